@@ -1,0 +1,120 @@
+"""The checks a channel database file passes before it is served (import, scan, build).
+
+Opened read-only as an untrusted file: `trusted_schema=OFF` and `cell_size_check=ON`, then
+`PRAGMA quick_check` before any other query, so a corrupt file or one whose views and triggers
+call functions runs no SQL beyond these checks.
+
+    info = check_channel_database(path, expected_channel_id=channel_id)
+    info.name, info.version, info.node_count
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from channels.errors import InvalidChannelDatabaseError
+from content.schema import required_columns
+from routers.ids import is_valid_channel_id
+
+
+@dataclass(frozen=True)
+class ChannelDatabaseInfo:
+    channel_id: str
+    name: str
+    description: str
+    version: int
+    root_id: str
+    thumbnail: str
+    node_count: int
+    total_size: int
+    min_schema_version: str
+
+
+def open_untrusted(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise InvalidChannelDatabaseError(path, "no such file")
+    try:
+        connection = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True,
+                                     check_same_thread=False)
+        connection.execute("PRAGMA trusted_schema=OFF")
+        connection.execute("PRAGMA cell_size_check=ON")
+    except sqlite3.Error as error:
+        raise InvalidChannelDatabaseError(path, f"cannot open: {error}") from None
+    return connection
+
+
+def check_channel_database(path: Path, expected_channel_id: str | None = None, *,
+                           full: bool = False) -> ChannelDatabaseInfo:
+    """Check the file and read its channel metadata; raise InvalidChannelDatabaseError if it fails."""
+    path = Path(path)
+    connection = open_untrusted(path)
+    try:
+        _check_integrity(connection, path, full)
+        _check_schema(connection, path)
+        info = _read_metadata(connection, path)
+    except sqlite3.DatabaseError as error:
+        raise InvalidChannelDatabaseError(path, str(error)) from None
+    finally:
+        connection.close()
+    if expected_channel_id is not None and info.channel_id != expected_channel_id:
+        raise InvalidChannelDatabaseError(
+            path, f"it holds channel {info.channel_id}, not {expected_channel_id}")
+    return info
+
+
+def _check_integrity(connection: sqlite3.Connection, path: Path, full: bool) -> None:
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        rows = connection.execute(f"PRAGMA {pragma}").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise InvalidChannelDatabaseError(path, f"{pragma} failed: {error}") from None
+    if rows != [("ok",)]:
+        first = "; ".join(str(row[0]) for row in rows[:3])
+        raise InvalidChannelDatabaseError(path, f"{pragma} failed: {first}")
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(journal).lower() == "wal":
+        raise InvalidChannelDatabaseError(path, "it is in WAL mode; channel files must not be")
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
+    present: dict[str, set[str]] = {}
+    for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        present[table] = set()
+    missing: list[str] = []
+    for table, columns in sorted(required_columns().items()):
+        if table not in present:
+            missing.append(f"table {table}")
+            continue
+        found = {row[1] for row in connection.execute(
+            "SELECT * FROM pragma_table_info(?)", (table,))}
+        missing.extend(f"{table}.{column}" for column in sorted(columns - found))
+    if missing:
+        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        raise InvalidChannelDatabaseError(path, f"missing {shown}")
+
+
+def _read_metadata(connection: sqlite3.Connection, path: Path) -> ChannelDatabaseInfo:
+    rows = connection.execute(
+        "SELECT id, name, description, version, root_id, thumbnail, min_schema_version "
+        "FROM content_channelmetadata").fetchall()
+    if len(rows) != 1:
+        raise InvalidChannelDatabaseError(path, f"{len(rows)} channel metadata rows, not 1")
+    channel_id, name, description, version, root_id, thumbnail, min_schema = rows[0]
+    channel_id = str(channel_id).replace("-", "") if channel_id is not None else ""
+    if not is_valid_channel_id(channel_id):
+        raise InvalidChannelDatabaseError(path, f"malformed channel id {rows[0][0]!r}")
+    root = connection.execute(
+        "SELECT parent_id, channel_id FROM content_contentnode WHERE id = ?", (root_id,)
+    ).fetchone()
+    if root is None or root[0] is not None:
+        raise InvalidChannelDatabaseError(path, "its root node is missing or has a parent")
+    node_count = connection.execute("SELECT COUNT(*) FROM content_contentnode").fetchone()[0]
+    total_size = connection.execute(
+        "SELECT COALESCE(SUM(file_size), 0) FROM content_localfile").fetchone()[0]
+    return ChannelDatabaseInfo(
+        channel_id=channel_id, name=str(name or ""), description=str(description or ""),
+        version=int(version or 0), root_id=str(root_id), thumbnail=str(thumbnail or ""),
+        node_count=int(node_count), total_size=int(total_size or 0),
+        min_schema_version=str(min_schema or ""))

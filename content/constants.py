@@ -1,0 +1,130 @@
+"""Content kinds, file presets and extensions (le-utils' names, which Kolibri renders).
+
+Each preset says which extensions it takes and whether its file is a thumbnail or supplementary
+(captions, exercise images). Our own presets (`ogg_video`, `office_document`, `flash`) carry
+the seed's Word, Flash and ogg files; Kolibri imports channels that use them and simply does not
+render what it does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TOPIC = "topic"
+VIDEO = "video"
+AUDIO = "audio"
+EXERCISE = "exercise"
+DOCUMENT = "document"
+HTML5 = "html5"
+SLIDESHOW = "slideshow"
+H5P = "h5p"
+ZIM = "zim"
+QUIZ = "quiz"
+CONTENT_KINDS = (TOPIC, VIDEO, AUDIO, EXERCISE, DOCUMENT, HTML5, SLIDESHOW, H5P, ZIM, QUIZ)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    kind: str | None
+    extensions: tuple[str, ...]
+    thumbnail: bool = False
+    supplementary: bool = False
+    # Among a node's essential files, the lower number plays first.
+    order: int = 1
+
+
+_PRESET_LIST = (
+    Preset("high_res_video", VIDEO, ("mp4", "webm"), order=1),
+    Preset("low_res_video", VIDEO, ("mp4", "webm"), order=2),
+    Preset("ogg_video", VIDEO, ("ogv", "ogg"), order=3),
+    Preset("video_thumbnail", VIDEO, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("video_subtitle", VIDEO, ("vtt",), supplementary=True),
+    Preset("audio", AUDIO, ("mp3",)),
+    Preset("audio_thumbnail", AUDIO, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("document", DOCUMENT, ("pdf",)),
+    Preset("epub", DOCUMENT, ("epub",), order=2),
+    Preset("office_document", DOCUMENT, ("doc", "docx", "odt", "rtf", "ppt", "pptx", "odp"),
+           order=3),
+    Preset("document_thumbnail", DOCUMENT, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("exercise", EXERCISE, ("perseus",)),
+    Preset("qti", EXERCISE, ("zip",), order=2),
+    Preset("exercise_image", EXERCISE, ("png", "jpg", "jpeg", "gif", "svg"), supplementary=True),
+    Preset("exercise_graphie", EXERCISE, ("svg", "json", "graphie"), supplementary=True),
+    Preset("exercise_thumbnail", EXERCISE, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("html5_zip", HTML5, ("zip",)),
+    Preset("html5_thumbnail", HTML5, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("flash", HTML5, ("swf",), order=2),
+    Preset("h5p", H5P, ("h5p",)),
+    Preset("h5p_thumbnail", H5P, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("zim", ZIM, ("zim",)),
+    Preset("zim_thumbnail", ZIM, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("slideshow_image", SLIDESHOW, ("png", "jpg", "jpeg"), order=2),
+    Preset("slideshow_manifest", SLIDESHOW, ("json",), supplementary=True),
+    Preset("slideshow_thumbnail", SLIDESHOW, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("channel_thumbnail", None, ("png", "jpg", "jpeg"), thumbnail=True),
+    Preset("topic_thumbnail", TOPIC, ("png", "jpg", "jpeg"), thumbnail=True),
+)
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in _PRESET_LIST}
+
+# What each extension is, for players and for the Content-Type of served files.
+MIME_TYPES: dict[str, str] = {
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "ogv": "video/ogg",
+    "ogg": "video/ogg",
+    "mp3": "audio/mpeg",
+    "oga": "audio/ogg",
+    "vtt": "text/vtt; charset=utf-8",
+    "pdf": "application/pdf",
+    "epub": "application/epub+zip",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+    "json": "application/json",
+    "perseus": "application/zip",
+    "zip": "application/zip",
+    "h5p": "application/zip",
+    "zim": "application/octet-stream",
+    "swf": "application/x-shockwave-flash",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "rtf": "application/rtf",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "graphie": "application/octet-stream",
+}
+
+# The player a node's essential file opens in, by extension.
+PLAYERS: dict[str, str] = {
+    "mp4": "video",
+    "webm": "video",
+    "ogv": "video",
+    "ogg": "video",
+    "mp3": "audio",
+    "pdf": "pdf",
+    "epub": "download",
+    "perseus": "exercise",
+    "zip": "html5",
+    "h5p": "download",
+    "swf": "download",
+    "doc": "download",
+    "docx": "download",
+    "odt": "download",
+    "rtf": "download",
+    "ppt": "download",
+    "pptx": "download",
+    "odp": "download",
+    "zim": "download",
+    "png": "image",
+    "jpg": "image",
+    "jpeg": "image",
+}
+
+
+def preset_for(name: str) -> Preset | None:
+    return PRESETS.get(name)

@@ -1,0 +1,31 @@
+"""Every API error is `{"detail": "<what to do>"}` with a stable status (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        return response
+    # Field errors: keep them, and add one sentence a person can act on.
+    response.data = {"detail": "The request has invalid fields; see `errors`.",
+                     "errors": response.data}
+    return response
+
+
+def json_not_found(request, exception=None) -> JsonResponse:
+    return JsonResponse({"detail": "Not found. Check the address."}, status=404)
+
+
+def json_server_error(request) -> JsonResponse:
+    return JsonResponse(
+        {"detail": "The server failed; the admin finds the reason in the server log."}, status=500
+    )

@@ -1,0 +1,50 @@
+"""The `kolibri-like` command: `start`, `settings`, and every management command by name.
+
+    kolibri-like start --host 127.0.0.1 --port 8000
+    kolibri-like settings
+    kolibri-like listchannels          # same as `python manage.py listchannels`
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kolibri_like.settings")
+    from kolibri_like.config import ConfigError
+
+    try:
+        if len(argv) > 1 and argv[1] == "settings":
+            return print_settings()
+        if len(argv) > 1 and argv[1] == "start":
+            from kolibri_like.server import start_from_argv
+
+            return start_from_argv(argv[2:])
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(argv)
+        return 0
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+def print_settings() -> int:
+    from kolibri_like.config import load_config
+
+    config = load_config()
+    rows = config.display_items()
+    width = max(len(name) for name, _value, _source in rows)
+    for name, value, source in rows:
+        print(f"{name.ljust(width)}  {value}    ({source})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

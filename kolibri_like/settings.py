@@ -1,0 +1,193 @@
+"""Django settings: maps the typed configuration of `kolibri_like.config` to Django's names.
+
+Nothing here reads the environment directly; change `config.py` to add a setting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from kolibri_like.config import load_config, machine_hosts
+
+CONFIG = load_config()
+HOME: Path = CONFIG.home
+CONTENT_DIR: Path = CONFIG.content_dir
+# The seed's name for the file store's root; the store itself is `storage/`.
+CONTENT_STORAGE_DIR: Path = CONTENT_DIR / "storage"
+CONTENT_DATABASE_DIR: Path = CONTENT_DIR / "databases"
+CONTENT_TEMP_DIR: Path = CONTENT_DIR / "tmp"
+LOG_DIR: Path = HOME / "logs"
+
+for _folder in (HOME, CONTENT_STORAGE_DIR, CONTENT_DATABASE_DIR, CONTENT_TEMP_DIR, LOG_DIR):
+    _folder.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key(home: Path) -> str:
+    """Generated on the first run and kept, so sessions survive restarts."""
+    path = home / "secret_key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = _secret_key(HOME)
+DEBUG = CONFIG.debug
+ALLOWED_HOSTS = sorted(set(machine_hosts()) | set(CONFIG.allowed_hosts))
+SERVER_NAME = CONFIG.server_name
+ALLOW_GUEST_ACCESS = CONFIG.allow_guest_access
+MAX_UPLOAD_SIZE = CONFIG.max_upload_size
+ZEROCONF_ENABLED = CONFIG.zeroconf_enabled
+FFMPEG_BINARY = CONFIG.ffmpeg_binary
+CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
+# Who decides whether a channel's file may be served (registered and checked); routers/ asks it
+# through this dotted path so that it depends on no app of ours.
+CONTENT_DB_CHANNEL_GATE = "channels.selectors.is_channel_servable"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "mptt",
+    "huey.contrib.djhuey",
+    "routers",
+    "accounts",
+    "content",
+    "storage",
+    "channels",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "routers.middleware.ContentDBRoutingMiddleware",
+]
+
+ROOT_URLCONF = "kolibri_like.urls"
+WSGI_APPLICATION = "kolibri_like.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.site",
+            ],
+        },
+    },
+]
+
+
+def _default_database(url: str) -> dict:
+    database = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database["CONN_MAX_AGE"] = 0
+        database["CONN_HEALTH_CHECKS"] = False
+        # Many threads write progress at once: WAL lets readers go on, IMMEDIATE takes the write
+        # lock at BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
+        database["OPTIONS"] = {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return database
+
+
+DATABASES = {"default": _default_database(CONFIG.database_url)}
+DATABASE_ROUTERS = ["routers.db_router.ContentDBRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if CONFIG.redis_url:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "kolibri-like",
+        "url": CONFIG.redis_url,
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "kolibri-like",
+        "filename": str(HOME / "queue.sqlite3"),
+        "immediate": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.GuestReadable"],
+    "DEFAULT_PAGINATION_CLASS": "kolibri_like.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "kolibri_like.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "file": {
+            "class": "logging.handlers.RotatingFileHandler",
+            "filename": str(LOG_DIR / "kolibri-like.log"),
+            "maxBytes": 5 * 1024 * 1024,
+            "backupCount": 5,
+            "formatter": "plain",
+        },
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "level": "WARNING"},
+    },
+    "root": {"handlers": ["file", "console"], "level": "INFO"},
+}
