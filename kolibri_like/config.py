@@ -97,6 +97,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 secret=True, help="default database (users, progress, registry)"),
     SettingSpec("REDIS_URL", parse_text, lambda s: "", secret=True,
                 help="task queue on Redis; empty keeps it in a SQLite file"),
+    SettingSpec("QUEUE_NAME", parse_text, lambda s: "kolibri-like",
+                help="task queue name; servers and workers sharing one Redis use the same"),
     SettingSpec("DEBUG", parse_bool, lambda s: False),
     SettingSpec("ALLOWED_HOSTS", parse_list, lambda s: [],
                 help="added to this machine's own names and addresses"),
@@ -119,6 +121,7 @@ class Config:
     content_dir: Path
     database_url: str
     redis_url: str
+    queue_name: str
     debug: bool
     allowed_hosts: list[str]
     server_name: str
@@ -201,6 +204,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         content_dir=values["CONTENT_DIR"],
         database_url=values["DATABASE_URL"],
         redis_url=values["REDIS_URL"],
+        queue_name=values["QUEUE_NAME"],
         debug=values["DEBUG"],
         allowed_hosts=values["ALLOWED_HOSTS"],
         server_name=values["SERVER_NAME"],

@@ -128,7 +128,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if CONFIG.redis_url:
     HUEY = {
         "huey_class": "huey.RedisHuey",
-        "name": "kolibri-like",
+        "name": CONFIG.queue_name,
         "url": CONFIG.redis_url,
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
@@ -136,7 +136,7 @@ if CONFIG.redis_url:
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "kolibri-like",
+        "name": CONFIG.queue_name,
         "filename": str(HOME / "queue.sqlite3"),
         "immediate": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
