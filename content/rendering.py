@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from content.constants import MIME_TYPES, PLAYERS, PRESETS
+from content.constants import PLAYERS, PRESETS
 from content.models import ContentNode, File
+from storage.mime import mime_type_for
 
 # Browsers try <source> elements in order: the most widely decoded format first.
 VIDEO_SOURCE_ORDER = {"mp4": 0, "webm": 1, "ogv": 2, "ogg": 2}
@@ -77,7 +78,7 @@ def rendered_file(file_row: File) -> RenderedFile:
     return RenderedFile(
         id=file_row.id, checksum=checksum, extension=extension, preset=file_row.preset,
         lang=file_row.lang_id, url=file_row.get_url(),
-        mime_type=MIME_TYPES.get(extension, "application/octet-stream"),
+        mime_type=mime_type_for(extension),
         file_size=file_row.file_size)
 
 
