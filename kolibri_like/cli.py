@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
             from kolibri_like.server import start_from_argv
 
             return start_from_argv(argv[2:])
+        if len(argv) > 1 and not argv[1].startswith("-") and argv[1] != "help":
+            if not command_exists(argv[1]):
+                print(f"Unknown command: {argv[1]!r}. Run `kolibri-like help` for the list.",
+                      file=sys.stderr)
+                return 2
         from django.core.management import execute_from_command_line
 
         execute_from_command_line(argv)
@@ -33,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+
+
+def command_exists(name: str) -> bool:
+    import django
+    from django.core.management import get_commands
+
+    django.setup()
+    return name in get_commands()
 
 
 def print_settings() -> int:

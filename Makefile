@@ -1,0 +1,59 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test` (README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check
+# Compat mode puts the checkout on sys.path, so a new top-level package needs no reinstall.
+EDITABLE := --config-settings editable_mode=compat
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-services browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) -e . $(EDITABLE)
+	touch $@
+
+$(TEST_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]' $(EDITABLE)
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/kolibri-like migrate --noinput
+	$(BIN)/kolibri-like setupdemo
+	$(BIN)/kolibri-like start --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser tests (never `playwright install`, which downloads).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "!!! chromium is missing and cannot be installed without root: browser tests will fail."; fi; }
+
+test: $(TEST_STAMP) browser-deps
+	$(BIN)/python -m scripts.migrations_check
+	$(BIN)/pytest
+	@$(MAKE) --no-print-directory test-services
+
+# Second pass: what touches the default database or the queue, on PostgreSQL and Redis.
+test-services: $(TEST_STAMP)
+	@if $(BIN)/python -m scripts.services_available "$(POSTGRES_URL)" "$(REDIS_TEST_URL)"; then \
+	  echo "=== second pass: PostgreSQL ($(POSTGRES_URL)) and Redis ($(REDIS_TEST_URL)) ==="; \
+	  DATABASE_URL="$(POSTGRES_URL)" REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -m "services or server" --create-db; \
+	else \
+	  echo ""; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!! PostgreSQL or Redis is not answering: the PostgreSQL + Redis pass was NOT run."; \
+	  echo "!!! Only the embedded SQLite defaults were tested. Start them and run make test-services."; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,15 @@
+"""Background tasks of channels: thin shims over services (they take ids, never instances)."""
+
+from __future__ import annotations
+
+from huey.contrib.djhuey import db_task
+
+from channels.services import scan_channels
+
+
+@db_task()
+def scan_channels_task() -> dict[str, object]:
+    """Register channel files dropped into the databases folder (same as `scanchannels`)."""
+    report = scan_channels()
+    return {"registered": report.registered, "rejected": report.rejected,
+            "missing": report.missing, "unchanged": len(report.unchanged)}
