@@ -38,6 +38,7 @@ browser-deps:
 	  else echo "!!! chromium is missing and cannot be installed without root: browser tests will fail."; fi; }
 
 test: $(TEST_STAMP) browser-deps
+	$(BIN)/ruff check .
 	$(BIN)/python -m scripts.migrations_check
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-services

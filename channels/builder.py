@@ -43,7 +43,7 @@ from routers.registry import (
     register_alias,
     unregister_alias,
 )
-from storage.files import fsync_directory, put_file
+from storage.files import put_file
 from storage.paths import temp_root
 
 BULK_BATCH = 2000

@@ -52,7 +52,7 @@ def test_mptt_fields_match_the_tree(root: NodeSpec):
     numbers = sorted(n for lft, rght, *_ in rows for n in (lft, rght))
     assert numbers == list(range(1, 2 * len(rows) + 1))
     by_id = {row[4]: row for row in rows}
-    for lft, rght, level, parent_id, node_id, available, kind in rows:
+    for lft, rght, level, parent_id, _node_id, available, kind in rows:
         if parent_id is not None:
             parent = by_id[parent_id]
             assert parent[0] < lft and rght < parent[1] and parent[2] == level - 1
