@@ -32,6 +32,19 @@ def parse_start_arguments(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def raise_open_file_limit() -> None:
+    """Each server thread keeps up to CONTENT_DB_CONNECTIONS_PER_THREAD channel files open;
+    the usual soft limit of 1024 descriptors is too low for a server with many channels."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def prepare_server() -> None:
     import django
     from django.core.management import call_command
@@ -51,6 +64,7 @@ def start_consumer() -> subprocess.Popen[bytes]:
 
 def start_from_argv(argv: list[str]) -> int:
     arguments = parse_start_arguments(argv)
+    raise_open_file_limit()
     prepare_server()
     from waitress.server import create_server
 
