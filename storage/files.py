@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,10 @@ class ChecksumCollisionError(StorageError):
 
 class ChecksumMismatchError(StorageError):
     exit_code = 4
+
+
+class StoredFileNotFoundError(StorageError):
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -81,27 +86,31 @@ def put_file(source: BinaryIO | Path | bytes, extension: str, *,
     descriptor, temp_name = tempfile.mkstemp(dir=temp_dir, prefix="put-", suffix=".part")
     temp_path = Path(temp_name)
     try:
-        md5, sha256, size = _copy_hashing(source, descriptor)
-        checksum = md5.hexdigest()
+        checksum, sha256, size = _copy_hashing(source, descriptor)
         if expected_checksum is not None and checksum != expected_checksum:
             raise ChecksumMismatchError(
                 f"the bytes have MD5 {checksum}, not the expected {expected_checksum}")
-        result = _move_into_place(temp_path, checksum, extension, size, sha256.hexdigest())
+        result = _move_into_place(temp_path, checksum, extension, size, sha256)
     finally:
         temp_path.unlink(missing_ok=True)
     return result
 
 
-def _copy_hashing(source: BinaryIO | Path | bytes, descriptor: int):
+def _copy_hashing(source: BinaryIO | Path | bytes,
+                  descriptor: int) -> tuple[str, str, int]:
+    """Copy `source` into the temp file behind `descriptor`, hashing as it goes, then fsync.
+
+    The descriptor is wrapped first, so it is closed even when opening `source` fails.
+    """
     md5, sha256, size = hashlib.md5(), hashlib.sha256(), 0
-    if isinstance(source, bytes):
-        handle: BinaryIO = io.BytesIO(source)
-    elif isinstance(source, Path):
-        handle = open(source, "rb")
-    else:
-        handle = source
-    try:
-        with os.fdopen(descriptor, "wb") as target:
+    with os.fdopen(descriptor, "wb") as target:
+        if isinstance(source, bytes):
+            handle: BinaryIO = io.BytesIO(source)
+        elif isinstance(source, Path):
+            handle = open(source, "rb")
+        else:
+            handle = source
+        try:
             while chunk := handle.read(CHUNK_SIZE):
                 md5.update(chunk)
                 sha256.update(chunk)
@@ -109,10 +118,20 @@ def _copy_hashing(source: BinaryIO | Path | bytes, descriptor: int):
                 size += len(chunk)
             target.flush()
             os.fsync(target.fileno())
-    finally:
-        if handle is not source:
-            handle.close()
-    return md5, sha256, size
+        finally:
+            if handle is not source:
+                handle.close()
+    return md5.hexdigest(), sha256.hexdigest(), size
+
+
+def _hash_file(path: Path) -> tuple[str, str]:
+    """(MD5, SHA-256) of a file already in the store."""
+    md5, sha256 = hashlib.md5(), hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            md5.update(chunk)
+            sha256.update(chunk)
+    return md5.hexdigest(), sha256.hexdigest()
 
 
 def _move_into_place(temp_path: Path, checksum: str, extension: str, size: int,
@@ -122,8 +141,18 @@ def _move_into_place(temp_path: Path, checksum: str, extension: str, size: int,
     if known is not None and known.sha256 != sha256:
         raise ChecksumCollisionError(
             f"two different files have MD5 {checksum}; the second one was not stored")
+    if known is None and final_path.is_file() and final_path.stat().st_size == size:
+        # On disk but not in the registry (copied in by hand, or a crash between the rename
+        # and the insert): check its bytes once instead of registering our hashes for them.
+        present_md5, present_sha256 = _hash_file(final_path)
+        if present_md5 == checksum and present_sha256 != sha256:
+            raise ChecksumCollisionError(
+                f"two different files have MD5 {checksum}; the second one was not stored")
+        needs_write = present_md5 != checksum
+    else:
+        needs_write = not final_path.is_file() or final_path.stat().st_size != size
     created = False
-    if not final_path.exists() or final_path.stat().st_size != size:
+    if needs_write:
         final_path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp_path, final_path)
         fsync_directory(final_path.parent)
@@ -142,6 +171,39 @@ def file_exists(checksum: str, extension: str) -> bool:
 
 def open_file(checksum: str, extension: str) -> BinaryIO:
     return open(storage_path(checksum, extension), "rb")
+
+
+@dataclass(frozen=True)
+class OpenedStoredFile:
+    """A stored file opened for reading, with its size taken from the open descriptor."""
+
+    file: BinaryIO
+    size: int
+
+
+def open_stored_file(checksum: str, extension: str) -> OpenedStoredFile:
+    """Open a stored file for serving; StoredFileNotFoundError if it is not a regular file there.
+
+    The name is validated before any path is built. The last component is opened without
+    following a symlink, and the size comes from `fstat` of the same descriptor, so the
+    length we announce is the length of the bytes we read, even if the entry is replaced
+    meanwhile (a rename swaps the entry, not the open file).
+    """
+    path = storage_path(checksum, extension)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise StoredFileNotFoundError(f"{checksum}.{extension} is not in the store") from error
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise StoredFileNotFoundError(f"{checksum}.{extension} is not a regular file")
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return OpenedStoredFile(handle, status.st_size)
 
 
 def present_checksums(checksums: set[str] | list[str]) -> set[str]:

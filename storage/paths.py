@@ -19,6 +19,8 @@ EXTENSION_PATTERN = re.compile(r"[0-9a-z]{1,10}")
 # Kolibri's pattern for names on a drive: `-data` marks a zip's unpacked copy.
 STORAGE_NAME_PATTERN = re.compile(r"(?P<checksum>[0-9a-f]{32})(?P<data>-data)?\.(?P<extension>[0-9a-z]+)")
 STORAGE_URL_PREFIX = "/content/storage/"
+# `c/c/` + 32 hex + `.` + a 10-character extension is 48; longer is never a stored file.
+MAX_STORAGE_RELPATH_LENGTH = 64
 
 
 class InvalidStorageNameError(ValueError):
@@ -50,6 +52,26 @@ def parse_storage_name(name: str) -> tuple[str, str]:
     if match is None or match.group("data"):
         raise InvalidStorageNameError(name)
     return match.group("checksum"), validate_extension(match.group("extension"))
+
+
+def parse_storage_relpath(relpath: str) -> tuple[str, str]:
+    """`<c0>/<c1>/<md5>.<ext>` -> (md5, ext), the inverse of `storage_relpath`.
+
+    The URL boundary: the two folder names must be the MD5's first two characters, so one
+    file has one address (and a cache or a peer never sees two names for the same bytes).
+    Anything else, including `..`, backslashes and a trailing newline, raises
+    InvalidStorageNameError before any path is built.
+    """
+    if not isinstance(relpath, str) or len(relpath) > MAX_STORAGE_RELPATH_LENGTH:
+        raise InvalidStorageNameError(relpath)
+    parts = relpath.split("/")
+    if len(parts) != 3:
+        raise InvalidStorageNameError(relpath)
+    first, second, name = parts
+    checksum, extension = parse_storage_name(name)
+    if first != checksum[0] or second != checksum[1]:
+        raise InvalidStorageNameError(relpath)
+    return checksum, extension
 
 
 def storage_name(checksum: str, extension: str) -> str:

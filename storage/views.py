@@ -1,0 +1,193 @@
+"""Serving stored files: `GET`/`HEAD /content/storage/<c0>/<c1>/<md5>.<ext>`.
+
+The name is checked by `storage.paths` before any path is built (malformed, traversal, wrong
+folder names: 404 JSON); header parsing is in `storage.ranges`; this module only builds the
+responses:
+
+- 200: the whole file through Django's `FileResponse`, so the WSGI server's `file_wrapper`
+  (sendfile where it has one) sends it;
+- 206: one range, streamed from disk in bounded chunks, never read whole into memory;
+- 304: `If-None-Match` names the ETag (the MD5; stored bytes never change);
+- 416: a valid Range that selects nothing, with `Content-Range: bytes */<size>`;
+- `HEAD` answers the headers of the 200 without a body (Range is ignored for HEAD, as
+  RFC 9110 says for methods where range handling is not defined).
+
+Stored files come from channels anyone may have authored, and this is the main origin: nothing
+here may run as a page. Every answer carries `nosniff`; SVG and HTML-like files are sent as
+attachments; every type but PDF gets `Content-Security-Policy: default-src 'none'; sandbox`
+(Chrome and Safari refuse to show a PDF under a sandbox policy, and their PDF viewers run a
+PDF's scripts apart from the page anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotModified,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt
+
+from storage.files import OpenedStoredFile, StoredFileNotFoundError, open_stored_file
+from storage.mime import mime_type_for
+from storage.paths import InvalidStorageNameError, parse_storage_relpath, storage_name
+from storage.ranges import (
+    ByteRange,
+    UnsatisfiableRange,
+    if_none_match_matches,
+    if_range_allows_range,
+    parse_range_header,
+    strong_etag,
+)
+
+ALLOWED_METHODS = ("GET", "HEAD")
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+SANDBOX_POLICY = "default-src 'none'; sandbox"
+RANGE_CHUNK_SIZE = 64 * 1024
+# Types a browser would render as a document able to run script on our origin.
+DOWNLOAD_ONLY_EXTENSIONS = frozenset({
+    "svg", "svgz", "html", "htm", "xhtml", "xht", "shtml", "mht", "mhtml", "xml", "xsl",
+    "xslt", "js", "mjs",
+})
+DOWNLOAD_ONLY_MIME_MARKERS = ("html", "xml", "svg", "javascript", "ecmascript")
+NO_SANDBOX_MIME_TYPES = frozenset({"application/pdf"})
+
+NOT_FOUND_DETAIL = ("No such file in this server's content storage. Check the address: "
+                    "/content/storage/<c0>/<c1>/<md5>.<extension>.")
+
+
+def _json_error(detail: str, status: int) -> JsonResponse:
+    response = JsonResponse({"detail": detail}, status=status)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def must_download(extension: str, content_type: str) -> bool:
+    """True for files a browser could render as a script-running document: never inline."""
+    base_type = content_type.split(";", 1)[0].strip().lower()
+    return extension in DOWNLOAD_ONLY_EXTENSIONS or any(
+        marker in base_type for marker in DOWNLOAD_ONLY_MIME_MARKERS)
+
+
+def stored_file_headers(checksum: str, extension: str) -> dict[str, str]:
+    """Headers every successful answer for this file carries (200, 206, 304 and HEAD)."""
+    content_type = mime_type_for(extension)
+    disposition = content_disposition_header(must_download(extension, content_type),
+                                             storage_name(checksum, extension))
+    headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": disposition or "inline",
+        "Accept-Ranges": "bytes",
+        "ETag": strong_etag(checksum),
+        "Cache-Control": CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if content_type.split(";", 1)[0] not in NO_SANDBOX_MIME_TYPES:
+        headers["Content-Security-Policy"] = SANDBOX_POLICY
+    return headers
+
+
+class FileRangeReader:
+    """Iterates over `length` bytes of `file` from `start`, in chunks of at most `chunk_size`.
+
+    Each step reads at least one byte or stops, so the loop ends after at most `length`
+    steps even if the file were cut short. `close()` (called by Django when the response is
+    closed, also when the client went away before the first chunk) closes the file.
+    """
+
+    def __init__(self, file: BinaryIO, start: int, length: int,
+                 chunk_size: int = RANGE_CHUNK_SIZE) -> None:
+        self.file = file
+        self.start = start
+        self.length = length
+        self.chunk_size = chunk_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.file.seek(self.start)
+        remaining = self.length
+        while remaining > 0:
+            chunk = self.file.read(min(self.chunk_size, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _not_modified(headers: dict[str, str]) -> HttpResponseNotModified:
+    response = HttpResponseNotModified()
+    for name in ("ETag", "Cache-Control", "X-Content-Type-Options", "Content-Security-Policy"):
+        if name in headers:
+            response[name] = headers[name]
+    return response
+
+
+def _with_headers(response: HttpResponseBase, headers: dict[str, str]) -> HttpResponseBase:
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _respond(request: HttpRequest, opened: OpenedStoredFile, checksum: str,
+             extension: str) -> HttpResponseBase:
+    """Choose 304, 416, 206, HEAD or 200 for an open stored file. A streaming response owns
+    `opened.file` and closes it; for any other answer the caller closes it."""
+    headers = stored_file_headers(checksum, extension)
+    if if_none_match_matches(request.headers.get("If-None-Match"), headers["ETag"]):
+        return _not_modified(headers)
+    decision: ByteRange | UnsatisfiableRange | None = None
+    if request.method == "GET" and if_range_allows_range(request.headers.get("If-Range"),
+                                                         headers["ETag"]):
+        decision = parse_range_header(request.headers.get("Range"), opened.size)
+    if isinstance(decision, UnsatisfiableRange):
+        response = _json_error(
+            f"The requested range is outside the file, which has {opened.size} bytes.", 416)
+        response["Content-Range"] = decision.content_range(opened.size)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    if isinstance(decision, ByteRange):
+        streamed = StreamingHttpResponse(
+            FileRangeReader(opened.file, decision.start, decision.length), status=206)
+        _with_headers(streamed, headers)
+        streamed["Content-Range"] = decision.content_range(opened.size)
+        streamed["Content-Length"] = str(decision.length)
+        return streamed
+    if request.method == "HEAD":
+        head = _with_headers(HttpResponse(), headers)
+        head["Content-Length"] = str(opened.size)
+        return head
+    whole = FileResponse(opened.file, content_type=headers["Content-Type"])
+    return _with_headers(whole, headers)
+
+
+@csrf_exempt  # read-only: GET and HEAD change nothing; other methods get a JSON 405
+def serve_stored_file(request: HttpRequest, c0: str, c1: str, name: str) -> HttpResponseBase:
+    """Serve one stored file by its content address; see the module doc."""
+    if request.method not in ALLOWED_METHODS:
+        response = _json_error("Stored files are read-only: use GET or HEAD.", 405)
+        response["Allow"] = ", ".join(ALLOWED_METHODS)
+        return response
+    try:
+        checksum, extension = parse_storage_relpath(f"{c0}/{c1}/{name}")
+        opened = open_stored_file(checksum, extension)
+    except (InvalidStorageNameError, StoredFileNotFoundError):
+        return _json_error(NOT_FOUND_DETAIL, 404)
+    try:
+        response = _respond(request, opened, checksum, extension)
+    except BaseException:
+        opened.file.close()
+        raise
+    if not response.streaming:
+        # Only a streaming body (the 200's FileResponse, the 206's reader) owns the file.
+        opened.file.close()
+    return response
