@@ -1,3 +1,16 @@
+"""Routes of the content API. The keyword must be `channel_id`: the routing middleware reads it."""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from content.api import ChannelFileListView, ContentNodeDetailView, ContentNodeListView
+
+urlpatterns = [
+    path("api/content/<str:channel_id>/contentnode/", ContentNodeListView.as_view(),
+         name="content-node-list"),
+    path("api/content/<str:channel_id>/contentnode/<str:node_id>/",
+         ContentNodeDetailView.as_view(), name="content-node-detail"),
+    path("api/content/<str:channel_id>/file/", ChannelFileListView.as_view(),
+         name="content-file-list"),
+]

@@ -9,7 +9,7 @@ when the request ends, whatever happened.
 from __future__ import annotations
 
 from contextvars import Token
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -54,7 +54,13 @@ class ContentDBRoutingMiddleware:
             else:
                 channel_id = None
         if channel_id is not None and response.streaming:
-            response.streaming_content = _stream_in_channel(channel_id, response.streaming_content)
+            if getattr(response, "is_async", False):
+                # An async body (ASGI): iterating it with `iter()` would fail.
+                response.streaming_content = _astream_in_channel(
+                    channel_id, response.streaming_content)
+            else:
+                response.streaming_content = _stream_in_channel(
+                    channel_id, response.streaming_content)
         return response
 
     def process_view(self, request: HttpRequest, view_func: Any, view_args: Any,
@@ -80,6 +86,21 @@ def _stream_in_channel(channel_id: str, chunks: Iterator[bytes]) -> Iterator[byt
         try:
             chunk = next(iterator)
         except StopIteration:
+            return
+        finally:
+            reset_active_content_database(token)
+        yield chunk
+
+
+async def _astream_in_channel(channel_id: str,
+                              chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The async twin of `_stream_in_channel`: the channel is active only while a chunk is made."""
+    iterator = chunks.__aiter__()
+    while True:
+        token = set_active_content_database(channel_id)
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
             return
         finally:
             reset_active_content_database(token)

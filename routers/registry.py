@@ -71,15 +71,31 @@ def complete_database_settings(partial: dict[str, Any]) -> dict[str, Any]:
 
 
 def register_alias(alias: str, database_settings: dict[str, Any]) -> None:
-    """Register (or re-point) `alias`. Callers give a complete dict (`complete_database_settings`)."""
+    """Register (or re-point) `alias`. Callers give a complete dict (`complete_database_settings`).
+
+    Copy-on-write: Django iterates `connections.settings` at every request start and end
+    (`close_old_connections` -> `connections.all()`), in every server thread. Adding a key to the
+    dict that another thread is iterating raises "dictionary changed size during iteration", so
+    the dict is replaced by an extended copy instead; iterators keep the old one.
+    """
     with _registration_lock:
-        connections.settings[alias] = database_settings
+        updated = dict(connections.settings)
+        updated[alias] = database_settings
+        connections.settings = updated
 
 
 def unregister_alias(alias: str) -> None:
+    """Forget `alias`: close and drop this thread's connection object, remove its settings."""
     with _registration_lock:
         _close_in_this_thread(alias)
-        connections.settings.pop(alias, None)
+        if hasattr(connections._connections, alias):
+            # Else a later alias of the same name would reuse this thread's old wrapper and
+            # its old settings (Django caches wrappers per thread, by alias).
+            delattr(connections._connections, alias)
+        if alias in connections.settings:
+            updated = dict(connections.settings)
+            del updated[alias]
+            connections.settings = updated
 
 
 def is_registered(alias: str) -> bool:
