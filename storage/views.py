@@ -14,9 +14,10 @@ responses:
 
 Stored files come from channels anyone may have authored, and this is the main origin: nothing
 here may run as a page. Every answer carries `nosniff`; SVG and HTML-like files are sent as
-attachments; every type but PDF gets `Content-Security-Policy: default-src 'none'; sandbox`
-(Chrome and Safari refuse to show a PDF under a sandbox policy, and their PDF viewers run a
-PDF's scripts apart from the page anyway).
+attachments; every type but PDF gets a `Content-Security-Policy` with `sandbox` and no script
+source (`default-src 'none'; sandbox`, plus what the browser's own viewer needs to show a
+video, audio file or image opened directly). PDF gets none: Chrome and Safari refuse to show a
+PDF under a sandbox policy, and their PDF viewers run a PDF's scripts apart from the page.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ from storage.ranges import (
 ALLOWED_METHODS = ("GET", "HEAD")
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 SANDBOX_POLICY = "default-src 'none'; sandbox"
+# Opened directly, a video, audio or image file becomes a document the browser makes up (a
+# <video> of the same URL, inline styles). Under SANDBOX_POLICY alone Chromium blocks that
+# load (media-src), and with an opaque origin it turns it into a refused CORS request, hence
+# `allow-same-origin`: harmless without `allow-scripts`, as nothing can run to use it.
+# Checked with Debian's chromium: the video plays, the image shows.
+MEDIA_DOCUMENT_POLICY = ("default-src 'none'; img-src 'self'; media-src 'self'; "
+                         "style-src 'unsafe-inline'; sandbox allow-same-origin")
+MEDIA_DOCUMENT_TYPE_PREFIXES = ("video/", "audio/", "image/")
 RANGE_CHUNK_SIZE = 64 * 1024
 # Types a browser would render as a document able to run script on our origin.
 DOWNLOAD_ONLY_EXTENSIONS = frozenset({
@@ -90,9 +99,20 @@ def stored_file_headers(checksum: str, extension: str) -> dict[str, str]:
         "Cache-Control": CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
     }
-    if content_type.split(";", 1)[0] not in NO_SANDBOX_MIME_TYPES:
-        headers["Content-Security-Policy"] = SANDBOX_POLICY
+    policy = content_security_policy(content_type)
+    if policy is not None:
+        headers["Content-Security-Policy"] = policy
     return headers
+
+
+def content_security_policy(content_type: str) -> str | None:
+    """The sandbox policy for a stored file's type; None for PDF (see the module doc)."""
+    base_type = content_type.split(";", 1)[0].strip().lower()
+    if base_type in NO_SANDBOX_MIME_TYPES:
+        return None
+    if base_type.startswith(MEDIA_DOCUMENT_TYPE_PREFIXES) and "svg" not in base_type:
+        return MEDIA_DOCUMENT_POLICY
+    return SANDBOX_POLICY
 
 
 class FileRangeReader:

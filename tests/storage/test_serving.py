@@ -51,7 +51,9 @@ def test_it_serves_the_whole_file_with_its_headers(client: Client, video: Placed
     assert response["ETag"] == f'"{video.checksum}"'
     assert response["Cache-Control"] == "public, max-age=31536000, immutable"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    policy = response["Content-Security-Policy"]
+    assert policy.startswith("default-src 'none';") and "sandbox" in policy
+    assert "script" not in policy
     assert response["Content-Disposition"].startswith("inline")
 
 
@@ -87,6 +89,21 @@ def test_the_whole_file_goes_to_the_wsgi_file_wrapper(video: PlacedFile) -> None
         signals.request_finished.connect(close_old_connections)
     assert statuses == ["200 OK"]
     assert len(wrapped) == 1
+
+
+@pytest.mark.parametrize(("extension", "expected"), [
+    ("mp4", views.MEDIA_DOCUMENT_POLICY), ("mp3", views.MEDIA_DOCUMENT_POLICY),
+    ("png", views.MEDIA_DOCUMENT_POLICY), ("svg", views.SANDBOX_POLICY),
+    ("vtt", views.SANDBOX_POLICY), ("zip", views.SANDBOX_POLICY),
+    ("html", views.SANDBOX_POLICY), ("epub", views.SANDBOX_POLICY), ("pdf", None),
+])
+def test_every_type_but_pdf_is_sandboxed_without_scripts(extension: str,
+                                                         expected: str | None) -> None:
+    headers = views.stored_file_headers("9808fa7c560b9801acccf0f6cf74c3ea", extension)
+    assert headers.get("Content-Security-Policy") == expected
+    for policy in (views.SANDBOX_POLICY, views.MEDIA_DOCUMENT_POLICY):
+        assert "sandbox" in policy and "allow-scripts" not in policy
+        assert "script-src" not in policy and policy.startswith("default-src 'none';")
 
 
 @pytest.mark.django_db
