@@ -22,7 +22,7 @@ CONTENT_DATABASE_DIR: Path = CONTENT_DIR / "databases"
 CONTENT_TEMP_DIR: Path = CONTENT_DIR / "tmp"
 LOG_DIR: Path = HOME / "logs"
 
-for _folder in (HOME, CONTENT_STORAGE_DIR, CONTENT_DATABASE_DIR, CONTENT_TEMP_DIR, LOG_DIR):
+for _folder in (HOME, HOME / "static", CONTENT_STORAGE_DIR, CONTENT_DATABASE_DIR, CONTENT_TEMP_DIR, LOG_DIR):
     _folder.mkdir(parents=True, exist_ok=True)
 
 
