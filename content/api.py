@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from content.filters import parse_file_filter, parse_node_filter
 from content.selectors import (
@@ -27,11 +28,7 @@ from content.selectors import (
     node_cards,
     node_detail,
 )
-from content.serializers import (
-    ChannelFileSerializer,
-    ContentNodeDetailSerializer,
-    ContentNodeSerializer,
-)
+from content.serializers import channel_file_json, node_detail_json, node_json
 
 NODE_NOT_FOUND = "No such node in this channel. List them at /api/content/<channel_id>/contentnode/."
 
@@ -39,36 +36,29 @@ NODE_NOT_FOUND = "No such node in this channel. List them at /api/content/<chann
 class ContentNodeListView(GenericAPIView):
     """A page of nodes, filtered by `parent`, `kind` and `search`."""
 
-    serializer_class = ContentNodeSerializer
-
     def get(self, request: Request, channel_id: str) -> Response:
         nodes = list_nodes(parse_node_filter(request.query_params))
         page = self.paginate_queryset(nodes)
         assert page is not None, "the content API is always paginated"
-        return self.get_paginated_response(
-            ContentNodeSerializer(node_cards(page), many=True).data)
+        return self.get_paginated_response([node_json(card) for card in node_cards(page)])
 
 
-class ContentNodeDetailView(GenericAPIView):
+class ContentNodeDetailView(APIView):
     """One node with its files, ancestors and rendering."""
-
-    serializer_class = ContentNodeDetailSerializer
 
     def get(self, request: Request, channel_id: str, node_id: str) -> Response:
         node = find_node(node_id)
         if node is None:
             raise NotFound(NODE_NOT_FOUND)
-        return Response(ContentNodeDetailSerializer(node_detail(node)).data)
+        return Response(node_detail_json(node_detail(node)))
 
 
 class ChannelFileListView(GenericAPIView):
     """A page of the channel's files, optionally one node's (`contentnode`)."""
-
-    serializer_class = ChannelFileSerializer
 
     def get(self, request: Request, channel_id: str) -> Response:
         files = list_files(parse_file_filter(request.query_params))
         page = self.paginate_queryset(files)
         assert page is not None, "the content API is always paginated"
         return self.get_paginated_response(
-            ChannelFileSerializer(file_cards(page), many=True).data)
+            [channel_file_json(card) for card in file_cards(page)])

@@ -1,69 +1,67 @@
 """JSON shapes of the content API (INTERFACE.md). They only translate the selectors' cards.
 
 Availability, thumbnails and files are computed by `content.selectors` for a whole page at once;
-a serializer never queries, so a page costs the same few queries at any size.
+nothing here queries, so a page costs the same few queries at any size.
+
+Plain functions rather than DRF `Serializer` classes: the API is read-only (nothing to validate)
+and a 1000-node page spent about half of its time in DRF's per-field machinery (profiled: 314
+of 660 ms), for the same output.
+
+    body = [node_json(card) for card in node_cards(page)]
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
-from content.selectors import NodeCard, NodeDetail
+from content.selectors import FileCard, NodeCard, NodeDetail
 
 
-class FileSerializer(serializers.Serializer):
+def file_json(card: FileCard) -> dict[str, Any]:
     """A node's file; `available` says whether its bytes are on this server."""
+    return {
+        "id": card.id,
+        "checksum": card.checksum,
+        "extension": card.extension,
+        "preset": card.preset,
+        "thumbnail": card.thumbnail,
+        "supplementary": card.supplementary,
+        "lang": card.lang,
+        "file_size": card.file_size,
+        "url": card.url,
+        "available": card.available,
+    }
 
-    id = serializers.CharField()
-    checksum = serializers.CharField()
-    extension = serializers.CharField()
-    preset = serializers.CharField()
-    thumbnail = serializers.BooleanField()
-    supplementary = serializers.BooleanField()
-    lang = serializers.CharField(allow_null=True)
-    file_size = serializers.IntegerField(allow_null=True)
-    url = serializers.CharField()
-    available = serializers.BooleanField()
 
-
-class ChannelFileSerializer(FileSerializer):
+def channel_file_json(card: FileCard) -> dict[str, Any]:
     """`GET /api/content/<channel_id>/file/`: the same fields plus the node it belongs to."""
-
-    contentnode = serializers.CharField()
-
-
-class ContentNodeSerializer(serializers.Serializer):
-    """A node in a listing. Reads a `NodeCard`: the node's own columns come from `card.node`."""
-
-    id = serializers.CharField(source="node.id")
-    channel_id = serializers.CharField(source="node.channel_id")
-    content_id = serializers.CharField(source="node.content_id")
-    parent = serializers.CharField(source="node.parent_id", allow_null=True)
-    title = serializers.CharField(source="node.title")
-    description = serializers.CharField(source="node.description", allow_null=True)
-    kind = serializers.CharField(source="node.kind")
-    sort_order = serializers.FloatField(source="node.sort_order", allow_null=True)
-    available = serializers.BooleanField()
-    thumbnail = serializers.CharField(source="thumbnail_url", allow_null=True)
-    files = FileSerializer(many=True)
+    data = file_json(card)
+    data["contentnode"] = card.contentnode
+    return data
 
 
-class AncestorSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    title = serializers.CharField()
+def node_json(card: NodeCard) -> dict[str, Any]:
+    """A node in a listing."""
+    node = card.node
+    return {
+        "id": node.id,
+        "channel_id": node.channel_id,
+        "content_id": node.content_id,
+        "parent": node.parent_id,
+        "title": node.title,
+        "description": node.description,
+        "kind": node.kind,
+        "sort_order": node.sort_order,
+        "available": card.available,
+        "thumbnail": card.thumbnail_url,
+        "files": [file_json(item) for item in card.files],
+    }
 
 
-class ContentNodeDetailSerializer(serializers.Serializer):
+def node_detail_json(detail: NodeDetail) -> dict[str, Any]:
     """The listing's fields plus `ancestors` (root first) and `rendering`."""
-
-    def to_representation(self, instance: NodeDetail) -> dict[str, Any]:
-        data: dict[str, Any] = dict(ContentNodeSerializer(instance.card).data)
-        data["ancestors"] = AncestorSerializer(instance.ancestors, many=True).data
-        data["rendering"] = instance.rendering
-        return data
-
-
-def serialize_cards(cards: list[NodeCard]) -> list[dict[str, Any]]:
-    return list(ContentNodeSerializer(cards, many=True).data)
+    data = node_json(detail.card)
+    data["ancestors"] = [{"id": ancestor.id, "title": ancestor.title}
+                         for ancestor in detail.ancestors]
+    data["rendering"] = detail.rendering
+    return data
