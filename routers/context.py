@@ -23,6 +23,12 @@ from routers.ids import is_valid_channel_id
 _active_content_database: ContextVar[str | None] = ContextVar(
     "active_content_database", default=None
 )
+# The tokens of the `using_content_database` blocks open in this context, innermost last. Kept in
+# a ContextVar, not on the block object, so one block object may be entered by several threads
+# (or asyncio tasks) at once and each leaves with its own token.
+_block_tokens: ContextVar[tuple[Token[str | None], ...]] = ContextVar(
+    "content_database_block_tokens", default=()
+)
 # Called with the alias when a block makes a channel active, to open or refresh its connection.
 # `routers.registry` installs it (this module stays free of Django).
 _activation_hook: Callable[[str], object] | None = None
@@ -35,6 +41,17 @@ def set_activation_hook(hook: Callable[[str], object] | None) -> None:
 
 def get_active_content_database() -> str | None:
     return _active_content_database.get()
+
+
+def active_content_databases() -> frozenset[str]:
+    """Every alias this context is reading: the active one and those of the enclosing blocks.
+
+    The registry must not close these to keep within its bound: an outer block (or the request
+    around it) would reopen its channel lazily, maybe on a newer file, and read two versions.
+    """
+    aliases = {get_active_content_database()}
+    aliases.update(token.old_value for token in _block_tokens.get())
+    return frozenset(alias for alias in aliases if isinstance(alias, str))
 
 
 def set_active_content_database(alias: str | None) -> Token[str | None]:
@@ -58,20 +75,22 @@ class using_content_database(ContextDecorator):  # noqa: N801 - the seed's name
         if not is_valid_channel_id(alias):
             raise InvalidChannelIdError(alias)
         self.alias = alias
-        self._tokens: list[Token[str | None]] = []
 
     def _recreate_cm(self) -> using_content_database:
-        # A decorated function may run in several threads at once, or recursively: each call
-        # gets its own manager so tokens are never shared.
-        return using_content_database(self.alias)
+        # Tokens live in the context, not here: one object serves every call, in every thread.
+        return self
 
     def __enter__(self) -> str:
-        # The outermost block for a channel picks up a newly installed file; an inner block for
-        # the same channel must not, or the outer one would read two versions.
-        if _activation_hook is not None and _active_content_database.get() != self.alias:
+        # The outermost block for a channel picks up a newly installed file; a block for a
+        # channel that an enclosing block (or the request) is reading must not, or that outer
+        # block would read two versions.
+        if _activation_hook is not None and self.alias not in active_content_databases():
             _activation_hook(self.alias)
-        self._tokens.append(_active_content_database.set(self.alias))
+        token = _active_content_database.set(self.alias)
+        _block_tokens.set((*_block_tokens.get(), token))
         return self.alias
 
     def __exit__(self, *exc_info: Any) -> None:
-        _active_content_database.reset(self._tokens.pop())
+        tokens = _block_tokens.get()
+        _block_tokens.set(tokens[:-1])
+        _active_content_database.reset(tokens[-1])

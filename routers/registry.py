@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-from routers.context import set_activation_hook
+from routers.context import active_content_databases, set_activation_hook
 from routers.errors import ChannelDatabaseNotFoundError, InvalidChannelIdError
 from routers.ids import is_valid_channel_id
 
@@ -121,7 +121,7 @@ def activate_channel_connection(channel_id: str) -> str:
         connections[channel_id].close()
     opened[channel_id] = (identity, generation)
     opened.move_to_end(channel_id)
-    _enforce_bound(opened)
+    _enforce_bound(opened, keep=channel_id)
     return channel_id
 
 
@@ -157,12 +157,26 @@ def _opened_in_this_thread() -> OrderedDict[str, tuple[FileIdentity, int]]:
     return opened
 
 
-def _enforce_bound(opened: OrderedDict[str, tuple[FileIdentity, int]]) -> None:
+def _enforce_bound(opened: OrderedDict[str, tuple[FileIdentity, int]], keep: str) -> None:
+    """Close the least recently used connections beyond the bound, except those in use.
+
+    `keep` is the channel being activated (not active yet, but about to be). A channel that
+    this context is still reading (the request's, or an enclosing block's) is skipped: closing
+    it would make its next query reopen, maybe on a newer file, and the outer reader would see
+    two versions. So a thread may exceed the bound by its nesting depth.
+    """
     bound = int(getattr(settings, "CONTENT_DB_CONNECTIONS_PER_THREAD", 64))
-    while len(opened) > bound:
-        oldest, _ = opened.popitem(last=False)
-        if oldest in connections.settings:
-            connections[oldest].close()
+    if len(opened) <= bound:
+        return
+    in_use = active_content_databases() | {keep}
+    for channel_id in list(opened):
+        if len(opened) <= bound:
+            return
+        if channel_id in in_use:
+            continue
+        del opened[channel_id]
+        if channel_id in connections.settings:
+            connections[channel_id].close()
 
 
 def _close_in_this_thread(channel_id: str) -> None:

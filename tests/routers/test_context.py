@@ -17,6 +17,7 @@ from django.db import connections
 from content.models import ContentNode
 from routers import context
 from routers.context import (
+    active_content_databases,
     get_active_content_database,
     reset_active_content_database,
     set_active_content_database,
@@ -115,6 +116,48 @@ def test_an_inner_block_for_the_same_channel_does_not_reactivate_it(activations)
         with using_content_database(MATHS):
             pass
     assert activations == [MATHS]
+
+
+def test_a_channel_read_by_an_enclosing_block_is_not_reactivated(activations):
+    with using_content_database(MATHS):
+        with using_content_database(SCIENCE):
+            with using_content_database(MATHS):
+                assert active_content_databases() == {MATHS, SCIENCE}
+    assert activations == [MATHS, SCIENCE]
+    assert active_content_databases() == frozenset()
+
+
+def test_the_request_channel_counts_as_in_use(activations):
+    token = set_active_content_database(MATHS)  # as the middleware does
+    try:
+        with using_content_database(SCIENCE):
+            assert active_content_databases() == {MATHS, SCIENCE}
+            with using_content_database(MATHS):
+                pass
+    finally:
+        reset_active_content_database(token)
+    assert activations == [SCIENCE]
+
+
+def test_one_block_object_entered_by_8_threads_at_once(activations):
+    """A module-level block object shared by threads: each leaves with its own token."""
+    shared_block = using_content_database(MATHS)
+    start = threading.Barrier(8, timeout=10)
+
+    def run(index: int) -> list[str | None]:
+        start.wait()
+        observed: list[str | None] = []
+        for _ in range(50):
+            with shared_block:
+                observed.append(get_active_content_database())
+                time.sleep(0.0005)
+            observed.append(get_active_content_database())
+        return observed
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(8), timeout=60))
+    for observed in results:
+        assert observed == [MATHS, None] * 50
 
 
 def test_the_same_manager_can_be_nested_in_itself(activations):

@@ -125,6 +125,40 @@ def test_the_least_recently_used_connection_is_the_one_closed(make_channel, sett
     assert connections[third.channel_id].connection is not None
 
 
+def test_the_bound_never_closes_a_channel_an_outer_block_is_reading(make_channel, settings):
+    """A cross-channel loop inside a request must not reopen the request's channel on a newer
+    file: the outer reader would see two versions."""
+    settings.CONTENT_DB_CONNECTIONS_PER_THREAD = 2
+    outer = make_channel("outer", topics=1, leaves=1)
+    others = [make_channel(f"other{index}", topics=1, leaves=1) for index in range(4)]
+    with using_content_database(outer.channel_id):
+        assert root_title() == "outer root"
+        wrapper = connections[outer.channel_id].connection
+        os.replace(build_next_version(outer.channel_id, "newer"), outer.path)
+        for channel in others:
+            with using_content_database(channel.channel_id):
+                assert root_title() == f"other{others.index(channel)} root"
+                assert open_channel_connection_count() <= 3  # the bound, plus the outer one
+        assert connections[outer.channel_id].connection is wrapper
+        assert root_title() == "outer root"
+    with using_content_database(outer.channel_id):
+        assert root_title() == "newer root"
+
+
+def test_a_bound_of_one_still_serves_nested_blocks(make_channel, settings):
+    settings.CONTENT_DB_CONNECTIONS_PER_THREAD = 1
+    first, second = make_channel("first"), make_channel("second")
+    with using_content_database(first.channel_id):
+        assert root_title() == "first root"
+        with using_content_database(second.channel_id):
+            assert root_title() == "second root"
+            assert open_channel_connection_count() == 2
+        assert root_title() == "first root"
+    with using_content_database(second.channel_id):
+        assert root_title() == "second root"
+    assert open_channel_connection_count() == 1
+
+
 def test_the_bound_holds_in_every_thread(make_channel, settings):
     settings.CONTENT_DB_CONNECTIONS_PER_THREAD = 3
     channels = [make_channel(f"c{index}", topics=1, leaves=1) for index in range(6)]
