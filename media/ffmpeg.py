@@ -1,0 +1,253 @@
+"""The one adapter for the ffmpeg binary: find it, run it safely, build its argument lists.
+
+Why one module: every place that runs ffmpeg (demo content now, authoring's background encodes
+later) gets the same guarantees for free: an argument list and never a shell, no stdin (a
+stray prompt would hang a worker forever), a wall-clock timeout that kills the process, and a
+named error carrying ffmpeg's last stderr lines instead of a bare exit status.
+
+The `build_*_args()` functions are pure: tests check them without running ffmpeg. Paths go in
+as `file:` URLs of absolute paths, so a file named `-x.mp4` or `http:foo.mp4` is never read as
+an option or a protocol.
+
+    args = build_test_video_args(Path("clip.mp4"), container="mp4", duration=3)
+    run_ffmpeg(args, timeout=60)
+    info = probe_media(Path("clip.mp4"))
+    info.duration, [stream.codec for stream in info.streams]
+
+The binary is `settings.FFMPEG_BINARY` if set (a missing path is an error, not a silent
+fallback), else `ffmpeg` on PATH, else the static build that imageio-ffmpeg ships (libx264,
+aac, libvpx, libvorbis, libopus, libmp3lame, png; the testsrc and sine sources; no drawtext).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+from django.conf import settings
+
+STDERR_TAIL_LINES = 12
+DEFAULT_TIMEOUT = 120.0
+# Formats of `build_test_video_args`: what the browser's <video> element gets as sources.
+VideoContainer = Literal["mp4", "webm"]
+# The lavfi video sources of every ffmpeg build we run (imageio-ffmpeg's included).
+TEST_PATTERNS = ("testsrc", "testsrc2", "smptebars", "rgbtestsrc", "smptehdbars", "yuvtestsrc")
+# ffmpeg's own flags that make the same input give the same bytes on every run.
+_BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+             "-map_metadata", "-1"]
+
+
+class FFmpegError(Exception):
+    """ffmpeg exited with an error; `stderr_tail` holds its last lines, which say why."""
+
+    # A failing encode nearly always means bad input media (INTERFACE.md: 4).
+    exit_code = 4
+
+    def __init__(self, message: str, *, returncode: int | None = None,
+                 stderr_tail: str = "") -> None:
+        detail = f": {stderr_tail}" if stderr_tail else ""
+        super().__init__(f"{message}{detail}")
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class FFmpegTimeoutError(FFmpegError):
+    """ffmpeg ran longer than its wall-clock limit and was killed."""
+
+
+class FFmpegNotFoundError(FFmpegError):
+    """No usable ffmpeg binary: a set-up problem the message tells how to fix (bad usage, 2)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    kind: str  # "video", "audio", "subtitle" or "data"
+    codec: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    duration: float | None
+    streams: list[StreamInfo] = field(default_factory=list)
+
+    def codecs(self, kind: str) -> list[str]:
+        return [stream.codec for stream in self.streams if stream.kind == kind]
+
+
+def ffmpeg_binary() -> str:
+    """The ffmpeg to run; see the module docstring for the order it is looked for in."""
+    configured = str(getattr(settings, "FFMPEG_BINARY", "") or "").strip()
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise FFmpegNotFoundError(
+                f"FFMPEG_BINARY is set to {configured}, which is not an executable file; fix "
+                f"the setting or unset it to use the ffmpeg that imageio-ffmpeg installs")
+        return str(path)
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as error:
+        raise FFmpegNotFoundError(
+            f"no ffmpeg found: not on PATH and imageio-ffmpeg has none ({error}); install "
+            f"ffmpeg or set FFMPEG_BINARY") from None
+
+
+def file_url(path: Path | str) -> str:
+    """An argument ffmpeg reads as exactly this file (never an option or another protocol)."""
+    return "file:" + str(Path(path).absolute())
+
+
+def run_ffmpeg(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Run ffmpeg with `args` (after `-nostdin -hide_banner`); return its stderr text.
+
+    Raises FFmpegTimeoutError after `timeout` seconds of wall-clock time (the process is
+    killed), FFmpegError on a non-zero exit, FFmpegNotFoundError if there is no binary.
+    """
+    if isinstance(args, (str, bytes)) or not all(isinstance(arg, str) for arg in args):
+        raise TypeError("ffmpeg arguments must be a list of strings, never one shell string")
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", *args]
+    try:
+        # subprocess.run kills the child when the timeout expires (or on Ctrl-C) and reaps it.
+        completed = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as expired:
+        raise FFmpegTimeoutError(f"ffmpeg ran longer than {timeout:g} s and was stopped",
+                                 stderr_tail=_tail(expired.stderr)) from None
+    except OSError as error:
+        raise FFmpegNotFoundError(f"cannot run ffmpeg at {command[0]}: {error}") from None
+    stderr = completed.stderr.decode("utf-8", errors="replace")
+    if completed.returncode != 0:
+        raise FFmpegError(f"ffmpeg failed with exit status {completed.returncode}",
+                          returncode=completed.returncode, stderr_tail=_tail(stderr))
+    return stderr
+
+
+def _tail(stderr: bytes | str | None) -> str:
+    if stderr is None:
+        return ""
+    text = stderr.decode("utf-8", errors="replace") if isinstance(stderr, bytes) else stderr
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-STDERR_TAIL_LINES:])
+
+
+def build_test_video_args(output: Path, *, container: VideoContainer, duration: float = 3.0,
+                          width: int = 320, height: int = 180, rate: int = 24,
+                          pattern: str = "testsrc", frequency: int = 440,
+                          hue_degrees: int = 0) -> list[str]:
+    """A synthetic clip (a lavfi test pattern with a sine tone), encoded for browsers.
+
+    mp4: H.264 + AAC, yuv420p (what every browser decodes), `+faststart` so playback starts
+    before the whole file arrived. webm: VP8 + Vorbis, the open-format alternative source.
+    """
+    if pattern not in TEST_PATTERNS:
+        raise ValueError(f"unknown test pattern {pattern!r}; one of {', '.join(TEST_PATTERNS)}")
+    if width % 2 or height % 2 or width <= 0 or height <= 0:
+        raise ValueError("yuv420p needs a positive, even width and height")
+    if duration <= 0:
+        raise ValueError("duration must be positive")
+    args = [
+        "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"{pattern}=size={width}x{height}:rate={rate}:duration={duration:g}",
+        "-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=44100:duration={duration:g}",
+        "-map", "0:v:0", "-map", "1:a:0",
+    ]
+    if hue_degrees % 360:
+        args += ["-vf", f"hue=h={hue_degrees % 360}"]
+    args += ["-pix_fmt", "yuv420p", "-ac", "1", "-shortest", *_BITEXACT]
+    if container == "mp4":
+        args += ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-crf", "28",
+                 "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", "-f", "mp4"]
+    elif container == "webm":
+        args += ["-c:v", "libvpx", "-b:v", "250k", "-deadline", "good", "-cpu-used", "4",
+                 "-c:a", "libvorbis", "-q:a", "2", "-f", "webm"]
+    else:
+        raise ValueError(f"unknown container {container!r}; mp4 or webm")
+    return [*args, file_url(output)]
+
+
+def build_tone_audio_args(output: Path, *, duration: float = 5.0, frequency: int = 440,
+                          bitrate_kbps: int = 64) -> list[str]:
+    """An mp3 of a sine tone (the audio preset takes mp3 only)."""
+    if duration <= 0:
+        raise ValueError("duration must be positive")
+    return [
+        "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=44100:duration={duration:g}",
+        "-ac", "1", *_BITEXACT, "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-f", "mp3",
+        file_url(output),
+    ]
+
+
+def build_probe_args(source: Path) -> list[str]:
+    """Read the container and stream headers: copy every stream to the null muxer.
+
+    Nothing is decoded, so it is quick on long files; a file ffmpeg cannot open fails here.
+    (The imageio-ffmpeg build has no ffprobe, so ffmpeg's own report is parsed.)
+    """
+    return ["-loglevel", "info", "-i", file_url(source), "-map", "0", "-c", "copy",
+            "-f", "null", "-"]
+
+
+_INPUT_RE = re.compile(r"^Input #0, (?P<container>.+?), from ")
+_DURATION_RE = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")
+_STREAM_RE = re.compile(
+    r"Stream #0:\d+\S*: (?P<kind>Video|Audio|Subtitle|Data): (?P<codec>[A-Za-z0-9_]+)"
+    r"(?P<rest>.*)$")
+_SIZE_RE = re.compile(r"\b(?P<width>\d{2,5})x(?P<height>\d{2,5})\b")
+
+
+def parse_probe_output(stderr: str) -> MediaInfo:
+    """Container, duration and streams of input #0 from ffmpeg's report (pure, for tests)."""
+    container = ""
+    duration: float | None = None
+    streams: list[StreamInfo] = []
+    in_input = False
+    for raw_line in stderr.splitlines():
+        line = raw_line.strip()
+        input_match = _INPUT_RE.match(line)
+        if input_match:
+            container, in_input = input_match.group("container"), True
+            continue
+        if line.startswith(("Output #", "Stream mapping")):
+            in_input = False
+        if not in_input:
+            continue
+        duration_match = _DURATION_RE.search(line)
+        if duration_match and duration is None:
+            duration = (int(duration_match.group("h")) * 3600 + int(duration_match.group("m")) * 60
+                        + float(duration_match.group("s")))
+        stream_match = _STREAM_RE.search(line)
+        if stream_match:
+            size = _SIZE_RE.search(stream_match.group("rest"))
+            streams.append(StreamInfo(
+                kind=stream_match.group("kind").lower(), codec=stream_match.group("codec"),
+                width=int(size.group("width")) if size and stream_match.group("kind") == "Video"
+                else None,
+                height=int(size.group("height")) if size and stream_match.group("kind") == "Video"
+                else None))
+    return MediaInfo(container=container, duration=duration, streams=streams)
+
+
+def probe_media(source: Path, *, timeout: float = 60.0) -> MediaInfo:
+    """What the file holds, as ffmpeg sees it; FFmpegError if ffmpeg cannot read it."""
+    if not Path(source).is_file():
+        raise FFmpegError(f"no such media file: {source}")
+    info = parse_probe_output(run_ffmpeg(build_probe_args(source), timeout=timeout))
+    if not info.streams:
+        raise FFmpegError(f"ffmpeg found no audio or video streams in {source}")
+    return info
