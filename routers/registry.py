@@ -9,7 +9,8 @@ Three rules keep readers correct while publish, import and revert swap files und
    path now names another file (a rename put a new version in place), the connection is closed
    and the next query opens the new file. A connection left open would read the old file forever.
 2. Bound: a thread keeps at most `CONTENT_DB_CONNECTIONS_PER_THREAD` channel connections; it
-   closes its least recently used ones itself (Django connections belong to their thread).
+   closes its least recently used ones itself (Django connections belong to their thread),
+   never one that the request or an enclosing block is still reading.
 3. Release: `release_channel_connections(channel_id)` closes this thread's connection at once and
    bumps a generation number, so other threads close theirs at the start of their next request,
    before the file is replaced or deleted (open files cannot be deleted on Windows).
