@@ -105,6 +105,27 @@ class ContentNode(MPTTModel, ContentDatabaseModel):
     def __str__(self) -> str:
         return self.title
 
+    # django-mptt builds these queries on its manager, which the router sends to the *active*
+    # channel; a node read from another channel's database must query its own.
+    def _own_database(self, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset.using(self._state.db) if self._state.db else queryset
+
+    def get_children(self) -> models.QuerySet:
+        return self._own_database(super().get_children())
+
+    def get_ancestors(self, ascending: bool = False, include_self: bool = False) -> models.QuerySet:
+        return self._own_database(super().get_ancestors(ascending=ascending,
+                                                        include_self=include_self))
+
+    def get_descendants(self, include_self: bool = False) -> models.QuerySet:
+        return self._own_database(super().get_descendants(include_self=include_self))
+
+    def get_siblings(self, include_self: bool = False) -> models.QuerySet:
+        return self._own_database(super().get_siblings(include_self=include_self))
+
+    def get_family(self) -> models.QuerySet:
+        return self._own_database(super().get_family())
+
 
 class ChannelMetadata(ContentDatabaseModel):
     id = IdField(primary_key=True)

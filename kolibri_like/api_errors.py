@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
+from django.urls import Resolver404
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, NotAuthenticated):
+        exc = NotAuthenticated("Sign in first: this server does not allow guests. Scripts send "
+                               "`Authorization: Token <key>`.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -22,7 +27,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def json_not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse({"detail": "Not found. Check the address."}, status=404)
+    detail = "Not found. Check the address."
+    # Our own Http404s carry a sentence for the user; the resolver's carry its URL patterns.
+    if isinstance(exception, Http404) and not isinstance(exception, Resolver404) \
+            and exception.args and isinstance(exception.args[0], str):
+        detail = exception.args[0]
+    return JsonResponse({"detail": detail}, status=404)
 
 
 def json_server_error(request) -> JsonResponse:

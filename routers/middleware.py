@@ -12,7 +12,7 @@ from contextvars import Token
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
 from routers.context import reset_active_content_database, set_active_content_database
@@ -24,11 +24,13 @@ CHANNEL_URL_KWARG = "channel_id"
 _TOKEN_ATTRIBUTE = "_content_database_token"
 
 
+NOT_FOUND_MESSAGE = "No such channel on this server. See /api/channels/ for the installed ones."
+
+
 def _not_found(channel_id: object) -> HttpResponse:
-    return JsonResponse(
-        {"detail": "No such channel on this server. See /api/channels/ for the installed ones."},
-        status=404,
-    )
+    # Raised, not answered here: the project's 404 handler answers JSON under /api/ and
+    # /content/, and a page for people elsewhere.
+    raise Http404(NOT_FOUND_MESSAGE)
 
 
 def _channel_gate() -> Callable[[str], bool]:

@@ -17,6 +17,7 @@ from django.test import testcases
 from channels.builder import BuildResult, ChannelSpec, FileSpec, NodeSpec, build_channel
 from routers.db_router import is_channel_alias
 from routers.ids import is_valid_channel_id
+from routers.registry import unregister_alias
 
 _django_connection_guard = testcases.SimpleTestCase.ensure_connection_patch_method.__func__
 
@@ -59,8 +60,7 @@ def content_dir(tmp_path: Path, settings) -> Path:
     yield root
     for alias in list(connections.settings):
         if is_valid_channel_id(alias) or alias.startswith("build-"):
-            connections[alias].close()
-            del connections.settings[alias]
+            unregister_alias(alias)
     from channels.selectors import forget_channel_state
 
     forget_channel_state()

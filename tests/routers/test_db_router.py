@@ -82,18 +82,21 @@ def test_an_instance_hint_wins_over_the_active_database(make_channel):
         assert node.parent is None and node.files.count() == 0
 
 
-def test_mptt_tree_methods_follow_the_active_database_not_the_instance(make_channel):
-    """A known limit: django-mptt queries its tree manager without an instance hint.
-
-    `get_children()`, `get_ancestors()`... of a maths node run inside a science block read the
-    science file (and find nothing). Callers keep the node's own block open, as the API does.
-    """
+def test_mptt_tree_methods_follow_the_instance_not_the_active_database(make_channel):
+    """django-mptt queries its tree manager without an instance hint; ContentNode pins its tree
+    methods to the database the node was read from."""
     maths, science = make_channel("maths"), make_channel("science")
     with using_content_database(maths.channel_id):
         node = ContentNode.objects.get(parent=None)
-        assert len(node.get_children()) == 2
+        leaf = ContentNode.objects.filter(kind="document").first()
     with using_content_database(science.channel_id):
-        assert list(node.get_children()) == []
+        assert [child.title for child in node.get_children()] == ["maths topic 0",
+                                                                  "maths topic 1"]
+        assert len(node.get_descendants()) == maths.node_count - 1
+        assert [ancestor.title for ancestor in leaf.get_ancestors()] == ["maths root",
+                                                                         "maths topic 0"]
+        assert leaf.get_siblings(include_self=True).count() == 3
+        assert node.get_family().count() == maths.node_count
 
 
 def test_writes_to_a_channel_database_fail(make_channel):
