@@ -105,30 +105,35 @@ class TerminalProgressBar:
 
 
 class PlainProgressLines:
-    """A line when a stage starts, every 10% or 5 s (whichever comes later), and at its end."""
+    """A line when a stage starts, every 10% or 5 s (whichever comes later), and at its end.
+
+    Each line says how long the stage has run, so a log shows where the time went.
+    """
 
     def __init__(self, write: Callable[[str], object], flush: Callable[[], object],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.write, self.flush, self.clock = write, flush, clock
         self.stage: str | None = None
-        self.last_percent = -LINE_STEP_PERCENT
-        self.last_line = 0.0
+        self.stage_started = 0.0
+        self.last_percent = 0
+        self.last_line: float | None = None
         self.finished_stage = False
 
     def update(self, stage: str, done: int, total: int) -> None:
+        now = self.clock()
         if stage != self.stage:
-            self.stage, self.last_percent, self.finished_stage = stage, -LINE_STEP_PERCENT, False
-            self.last_line = 0.0
+            self.stage, self.stage_started, self.finished_stage = stage, now, False
+            self.last_line = None
         if self.finished_stage:
             return
-        now, current = self.clock(), percent(done, total)
-        complete = done >= total
-        if not complete and (current < self.last_percent + LINE_STEP_PERCENT
-                             or now - self.last_line < LINE_INTERVAL and self.last_line):
+        current, complete = percent(done, total), done >= total
+        if not complete and self.last_line is not None and (
+                current < self.last_percent + LINE_STEP_PERCENT
+                or now - self.last_line < LINE_INTERVAL):
             return
-        self.last_percent, self.last_line = current, now
-        self.finished_stage = complete
-        self.write(f"{stage_label(stage)}: {done:,}/{total:,} ({current}%)\n")
+        self.last_percent, self.last_line, self.finished_stage = current, now, complete
+        self.write(f"{stage_label(stage)}: {done:,}/{total:,} ({current}%, "
+                   f"{now - self.stage_started:.1f} s)\n")
         self.flush()
 
     def finish(self) -> None:

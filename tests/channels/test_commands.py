@@ -44,8 +44,8 @@ def test_generate_demo_channel_prints_the_channel_id_last():
     assert channel.node_count == 12 and channel.state == "available"
     assert channel.name == "Demo: Health"
     # Not a terminal: plain progress lines, no carriage returns.
-    assert "media generated: 7/7 (100%)" in err
-    assert "files stored: " in err and "nodes written: 12/12 (100%)" in err
+    assert "media generated: 7/7 (100%, " in err
+    assert "files stored: " in err and "nodes written: 12/12 (100%, " in err
     assert "\r" not in err
 
 
@@ -144,10 +144,11 @@ def test_plain_progress_lines_are_few_and_end_each_stage():
     for done in range(1, 1001):
         reporter.update("files", done, 1000)
     reporter.update("nodes", 5, 5)
-    assert lines[0] == "files stored: 1/1,000 (0%)\n"
-    assert lines[-2] == "files stored: 1,000/1,000 (100%)\n"
-    assert lines[-1] == "nodes written: 5/5 (100%)\n"
-    assert len(lines) <= 13
+    assert lines[0] == "files stored: 1/1,000 (0%, 0.0 s)\n"
+    assert lines[1] == "files stored: 100/1,000 (10%, 99.0 s)\n"
+    assert lines[-2] == "files stored: 1,000/1,000 (100%, 999.0 s)\n"
+    assert lines[-1] == "nodes written: 5/5 (100%, 0.0 s)\n"
+    assert len(lines) == 12
 
 
 def test_the_terminal_bar_redraws_in_place():
