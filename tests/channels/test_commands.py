@@ -7,6 +7,10 @@ real `kolibri-like` program in a subprocess with its own home and content folder
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import time
 from io import StringIO
 
 import pytest
@@ -17,8 +21,9 @@ from channels.demo.tree import demo_channel_id
 from channels.models import Channel
 from channels.progress import PlainProgressLines, TerminalProgressBar, human_size
 from routers.registry import channel_database_path
-from tests.servers import ServerProcess
+from tests.servers import KOLIBRI_LIKE, ServerProcess
 
+STORED_NAME = re.compile(r"[0-9a-f]{32}\.[0-9a-z]+")
 API_FIELDS = {"id", "name", "description", "version", "version_label", "root_id", "node_count",
               "total_size", "thumbnail"}
 
@@ -186,5 +191,34 @@ def test_the_kolibri_like_program_lists_channels_as_json(tmp_path):
         assert refused.returncode == 2 and "--nodes must be between" in refused.stderr
         unparsable = server.run_command("generate_demo_channel", "--nodes", "many", check=False)
         assert unparsable.returncode == 2
+        _interrupt_a_big_generation(server)
+        listing = json.loads(server.run_command("listchannels", "--json").stdout)
+        assert [row["id"] for row in listing] == [channel_id]
     finally:
         server.drop_database()
+
+
+def _interrupt_a_big_generation(server: ServerProcess) -> None:
+    """SIGTERM while files are being stored: exit 130, no channel installed, nothing half-made
+    in the store or the databases folder."""
+    process = subprocess.Popen(
+        [KOLIBRI_LIKE, "generate_demo_channel", "--nodes", "6000", "--seed", "5"],
+        env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 120
+        for line in process.stderr:  # bounded by the deadline and by the process ending
+            if line.startswith("files stored") or time.monotonic() > deadline:
+                break
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert process.returncode == 130, err
+    assert "Interrupted" in err
+    # Half-written files may only be in the temp area (purged on start-up), never served.
+    assert not (server.content_dir / "databases" / f"{demo_channel_id(5)}.sqlite3").exists()
+    stored = [path for path in (server.content_dir / "storage").rglob("*") if path.is_file()]
+    assert stored and all(STORED_NAME.fullmatch(path.name) for path in stored)

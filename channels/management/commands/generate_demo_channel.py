@@ -18,8 +18,9 @@ from kolibri_like.command_base import ProductCommand
 
 class Command(ProductCommand):
     help = ("Generate a demo channel with real media made by ffmpeg (mp4 and webm video with "
-            "captions, mp3 audio, PDF worksheets, a thumbnail per node). The same seed gives "
-            "the same channel id and tree. Prints the channel id on the last line.")
+            "captions, mp3 audio, PDF worksheets, a thumbnail per node). A seed always gives "
+            "the same channel id (running it again replaces that channel), and with the same "
+            "--nodes the same tree. Prints the channel id on the last line.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--nodes", type=int, default=40,
