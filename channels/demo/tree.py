@@ -11,6 +11,7 @@ Shape, built breadth by breadth without recursion:
    nodes make four levels of topics: units, lessons, parts, sections.
 2. The first unit opens with a video, an audio recording and a worksheet, so a learner finds
    one of each within two clicks; every other unit with sub-topics opens with an overview video.
+   Activities are about their topic's concept ("Watch: Friction, an introduction").
 3. Every node but the root gets its own thumbnail (`thumbnails.node_thumbnail`).
 
     spec = build_demo_spec(seed=1, nodes=40, media=media)
@@ -29,6 +30,7 @@ from channels.demo.media import DemoMedia
 from channels.demo.thumbnails import channel_thumbnail_data_uri, node_thumbnail
 from channels.demo.vocabulary import (
     ACTIVITY_NOTES,
+    ASPECTS,
     KIND_LABELS,
     LEVEL_LABELS,
     Subject,
@@ -55,6 +57,12 @@ class DemoSizeError(ValueError):
     """The requested node count is outside what a demo channel can be (bad usage)."""
 
     exit_code = 2
+
+
+def _aspect(position: int) -> str:
+    """The angle of the `position`-th activity on a concept: distinct titles among siblings."""
+    aspect = ASPECTS[position % len(ASPECTS)]
+    return aspect if position < len(ASPECTS) else f"{aspect} ({position // len(ASPECTS) + 1})"
 
 
 def demo_channel_id(seed: int) -> str:
@@ -97,8 +105,13 @@ class _TreeMaker:
             self.progress("thumbnails", self.made, self.nodes)
         return node_id
 
-    def concept(self) -> str:
-        return self.subject.concepts[self.rng.randrange(len(self.subject.concepts))]
+    def concepts(self, count: int) -> list[str]:
+        """`count` lesson concepts, without repeats among siblings while the list lasts."""
+        pool = list(self.subject.concepts)
+        chosen: list[str] = []
+        while len(chosen) < count:  # bounded: each pass adds min(count, len(pool)) >= 1
+            chosen += self.rng.sample(pool, min(count - len(chosen), len(pool)))
+        return chosen
 
     def topic_count(self, budget: int, depth: int) -> int:
         """How many child topics share `budget` nodes: about FANOUT per remaining level."""
@@ -107,7 +120,8 @@ class _TreeMaker:
         # Each child topic needs itself and two leaves at least.
         return max(1 if depth == 0 else 2, min(MAX_CHILD_TOPICS, wanted, budget // 3))
 
-    def leaf(self, kind: str, concept: str, title: str | None = None) -> NodeSpec:
+    def leaf(self, kind: str, concept: str, position: int) -> NodeSpec:
+        """A video, audio or document on its topic's concept; `position` picks the angle."""
         node_id = self.new_id()
         files: list[FileSpec]
         duration: int | None = None
@@ -123,7 +137,7 @@ class _TreeMaker:
         files.append(FileSpec(preset=f"{kind}_thumbnail", extension="png",
                               source=node_thumbnail(node_id, kind)))
         return NodeSpec(
-            id=node_id, kind=kind, title=title or f"{KIND_LABELS[kind]}: {concept}",
+            id=node_id, kind=kind, title=f"{KIND_LABELS[kind]}: {concept}, {_aspect(position)}",
             description=ACTIVITY_NOTES[kind].format(concept=concept.lower()),
             author=AUTHOR, license_name=LICENSE, license_owner=AUTHOR, lang=LANG,
             duration=duration, files=files)
@@ -157,25 +171,23 @@ class _TreeMaker:
         if leaves_only:
             kinds = leading + self.rng.choices(LEAF_KINDS, LEAF_WEIGHTS,
                                                k=max(0, budget - len(leading)))
-            for kind in kinds[:budget]:
-                item.topic.children.append(self.leaf(kind, self.concept()))
+            for position, kind in enumerate(kinds[:budget]):
+                item.topic.children.append(self.leaf(kind, item.concept, position))
             return []
         if leading and budget - len(leading) < 3:
             leading = []
-        for kind in leading:
-            title = None if is_first_unit else f"Watch: Introducing {item.concept.lower()}"
-            item.topic.children.append(self.leaf(kind, item.concept, title))
+        for position, kind in enumerate(leading):
+            item.topic.children.append(self.leaf(kind, item.concept, position))
         remaining = budget - len(leading)
         count = self.topic_count(remaining, depth)
         base, extra = divmod(remaining, count)
         children: list[_Pending] = []
-        for index in range(count):
+        for index, concept in enumerate(self.concepts(count)):
             numbers = (*item.numbers, index + 1)
-            child = self.topic(depth + 1, numbers, self.concept())
+            child = self.topic(depth + 1, numbers, concept)
             item.topic.children.append(child)
-            concept = child.title.split(": ", 1)[1]
             children.append(_Pending(child, base + (1 if index < extra else 0) - 1, depth + 1,
-                                     numbers, concept))
+                                     numbers, child.title.split(": ", 1)[1]))
         return children
 
     def make(self, name: str | None) -> ChannelSpec:

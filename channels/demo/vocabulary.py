@@ -85,6 +85,9 @@ SUBJECTS: tuple[Subject, ...] = (
 
 KIND_LABELS = {"video": "Watch", "audio": "Listen", "document": "Read"}
 LEVEL_LABELS = ("Unit", "Lesson", "Part", "Section", "Step")
+# The angles of the activities on one concept, in the order a lesson takes them.
+ASPECTS = ("an introduction", "step by step", "examples", "in daily life", "practice",
+           "common mistakes", "questions to try", "a closer look", "review", "summary")
 ACTIVITY_NOTES = {
     "video": "A short video that shows {concept} step by step. Turn on the captions if the "
              "room is noisy.",

@@ -78,6 +78,7 @@ def test_the_tree_has_exactly_n_nodes_shaped_like_a_course():
             depth[child.id] = depth[node.id] + 1
         if node.kind == "topic":
             assert node.children, f"empty topic {node.title}"
+            assert len({child.title for child in node.children}) == len(node.children)
             assert sum(child.kind == "topic" for child in node.children) <= MAX_CHILD_TOPICS
         else:
             assert node.kind in LEAF_KINDS and not node.children
