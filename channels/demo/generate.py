@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from channels.builder import build_channel
-from channels.demo.media import generate_demo_media
+from channels.demo.media import generate_demo_media, media_cache_folder
 from channels.demo.tree import build_demo_spec, validate_node_count
 from channels.demo.vocabulary import subject_for_seed
 from storage.paths import temp_root
@@ -52,7 +52,8 @@ def generate_demo_channel(*, nodes: int, seed: int, name: str | None = None,
     subject = subject_for_seed(seed)
     if media_cache is not None:
         media = generate_demo_media(seed=seed, subject=subject,
-                                    work_dir=media_cache / f"seed-{seed}", progress=progress)
+                                    work_dir=media_cache_folder(media_cache, seed),
+                                    progress=progress)
     else:
         temp_root().mkdir(parents=True, exist_ok=True)
         work_dir = Path(tempfile.mkdtemp(prefix=f"demo-media-{seed}-", dir=temp_root()))

@@ -51,6 +51,15 @@ CAPTION_LINES = (
 )
 
 
+# Bump when the recipes below change, so a kept media cache is not reused with old files.
+MEDIA_RECIPE_VERSION = 1
+
+
+def media_cache_folder(cache: Path, seed: int) -> Path:
+    """Where a kept cache holds one seed's media (see `generate_demo_channel(media_cache=)`)."""
+    return cache / f"seed-{seed}-v{MEDIA_RECIPE_VERSION}"
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     """A file already in the store; `file_spec()` makes a builder FileSpec that skips storing."""

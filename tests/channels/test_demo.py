@@ -9,7 +9,14 @@ import pytest
 
 from channels.builder import NodeSpec, stable_id, walk
 from channels.demo.generate import generate_demo_channel
-from channels.demo.media import AudioTone, DemoMedia, StoredMedia, VideoClip, caption_vtt
+from channels.demo.media import (
+    AudioTone,
+    DemoMedia,
+    StoredMedia,
+    VideoClip,
+    caption_vtt,
+    media_cache_folder,
+)
 from channels.demo.thumbnails import encode_png, node_thumbnail
 from channels.demo.tree import (
     MAX_CHILD_TOPICS,
@@ -220,11 +227,12 @@ def test_a_demo_video_renders_mp4_first_webm_second_with_captions(media_cache):
 def test_a_seeds_media_are_made_without_the_network_and_reused(media_cache, tmp_path):
     folder = tmp_path / "cache"
     first = generate_demo_channel(nodes=10, seed=8, media_cache=folder)
-    made = {path.name: path.stat().st_mtime_ns for path in (folder / "seed-8").iterdir()}
+    seed_folder = media_cache_folder(folder, 8)
+    made = {path.name: path.stat().st_mtime_ns for path in seed_folder.iterdir()}
     assert sorted(name.rsplit(".", 1)[1] for name in made) == sorted(
         ["mp4", "webm", "vtt"] * 3 + ["mp3"] * 2 + ["pdf"] * 2)
     second = generate_demo_channel(nodes=10, seed=8, media_cache=folder)
-    assert {path.name: path.stat().st_mtime_ns for path in (folder / "seed-8").iterdir()} == made
+    assert {path.name: path.stat().st_mtime_ns for path in seed_folder.iterdir()} == made
     assert second.channel_id == first.channel_id
 
 
