@@ -6,9 +6,10 @@ seed gives another channel id. Only the media checksums come from outside (`Demo
 
 Shape, built breadth by breadth without recursion:
 
-1. The root gets units; a topic whose share of nodes is small (or that is four levels deep)
-   gets leaves, otherwise child topics, about 15 (jittered, at most 30) per level, so 50,000
-   nodes make four levels of topics: units, lessons, parts, sections.
+1. The root gets units; a topic whose share of nodes is small (at most 22, or that is four
+   levels deep) gets leaves, otherwise child topics, about 15 (jittered, at most 30) per level:
+   40 nodes make 6 units of leaves, 50,000 make three levels of topics (units, lessons, parts)
+   of 10 to 22 children each.
 2. The first unit opens with a video, an audio recording and a worksheet, so a learner finds
    one of each within two clicks; every other unit with sub-topics opens with an overview video.
    Activities are about their topic's concept ("Watch: Friction, an introduction").
@@ -115,7 +116,9 @@ class _TreeMaker:
 
     def topic_count(self, budget: int, depth: int) -> int:
         """How many child topics share `budget` nodes: about FANOUT per remaining level."""
-        levels = max(1, math.ceil(math.log(max(budget, 2)) / math.log(FANOUT)))
+        # Levels still to come below this topic, leaves included: at least the child topics
+        # and their leaves.
+        levels = max(2, round(math.log(max(budget, 2)) / math.log(FANOUT)))
         wanted = round(budget ** (1 / levels) * self.rng.uniform(0.75, 1.3))
         # Each child topic needs itself and two leaves at least.
         return max(1 if depth == 0 else 2, min(MAX_CHILD_TOPICS, wanted, budget // 3))
