@@ -46,13 +46,11 @@ CAPTION_LINES = (
     "Watch the pattern start to move.",
     "Notice how the colours stay in their places.",
     "Listen: the tone keeps the same pitch.",
-    "Count the seconds with the clock on the screen.",
+    "Count along with the captions: one line a second.",
     "That is the end of this short clip.",
 )
-
-
 # Bump when the recipes below change, so a kept media cache is not reused with old files.
-MEDIA_RECIPE_VERSION = 1
+MEDIA_RECIPE_VERSION = 2
 
 
 def media_cache_folder(cache: Path, seed: int) -> Path:
