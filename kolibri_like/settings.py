@@ -143,9 +143,10 @@ else:
     }
 
 REST_FRAMEWORK = {
+    # Token first: a bad or missing credential then answers 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.GuestReadable"],
     "DEFAULT_PAGINATION_CLASS": "kolibri_like.pagination.PageNumberPagination",
