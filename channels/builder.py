@@ -91,7 +91,8 @@ class ChannelSpec:
     description: str = ""
     author: str = ""
     tagline: str | None = None
-    version: int = 1
+    # None: the next number this server has not used for the channel (channels.versions).
+    version: int | None = None
     version_label: str = ""
     thumbnail: str = ""
     languages: dict[str, str] = field(default_factory=dict)
@@ -161,6 +162,7 @@ def build_channel(spec: ChannelSpec, *, owner: Any = None,
     finally:
         temp_path.unlink(missing_ok=True)
         Path(f"{temp_path}-journal").unlink(missing_ok=True)
+    assert spec.version is not None
     return BuildResult(spec.id, spec.version, channel_database_path(spec.id), *counts)
 
 
@@ -171,6 +173,10 @@ def write_channel_database(spec: ChannelSpec, path: Path,
     Returns (node count, distinct file count, total size of distinct files).
     """
     assert spec.id is not None
+    if spec.version is None:
+        from channels.versions import next_version_number
+
+        spec.version = next_version_number(spec.id)
     path.unlink(missing_ok=True)
     alias = f"build-{spec.id}-{uuid.uuid4().hex[:8]}"
     register_alias(alias, complete_database_settings({

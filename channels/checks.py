@@ -64,6 +64,23 @@ def check_channel_database(path: Path, expected_channel_id: str | None = None, *
     return info
 
 
+def read_channel_metadata(path: Path, channel_id: str) -> ChannelDatabaseInfo:
+    """Metadata of a file that passed `check_channel_database` when it was installed.
+
+    No quick_check again: a revert must stay well under a second for any channel size.
+    """
+    connection = open_untrusted(Path(path))
+    try:
+        info = _read_metadata(connection, Path(path))
+    except sqlite3.DatabaseError as error:
+        raise InvalidChannelDatabaseError(path, str(error)) from None
+    finally:
+        connection.close()
+    if info.channel_id != channel_id:
+        raise InvalidChannelDatabaseError(path, f"it holds channel {info.channel_id}")
+    return info
+
+
 def _check_integrity(connection: sqlite3.Connection, path: Path, full: bool) -> None:
     pragma = "integrity_check" if full else "quick_check"
     try:

@@ -43,3 +43,46 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+
+class ChannelVersion(models.Model):
+    """One immutable version of a channel: its database file is kept under
+    `CONTENT_DIR/databases/versions/<channel_id>/<number>.sqlite3` (channels.versions)."""
+
+    channel = models.ForeignKey(Channel, related_name="versions", on_delete=models.CASCADE)
+    number = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Where it came from: "published", "disk <path>", "network <url>", "found in databases/".
+    source = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    version_label = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    node_count = models.IntegerField(default=0)
+    file_count = models.IntegerField(default=0)
+    total_size = models.BigIntegerField(default=0)
+    database_size = models.BigIntegerField(default=0)
+
+    class Meta:
+        app_label = "channels"
+        ordering = ("channel_id", "-number")
+        constraints = [models.UniqueConstraint(fields=["channel", "number"],
+                                               name="one_row_per_channel_version")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} v{self.number}"
+
+
+class ChannelVersionFile(models.Model):
+    """A stored file a version uses (seed 2: hashed name plus one human-readable name)."""
+
+    version = models.ForeignKey(ChannelVersion, related_name="files", on_delete=models.CASCADE)
+    checksum = models.CharField(max_length=32, db_index=True)
+    extension = models.CharField(max_length=10)
+    size = models.BigIntegerField(null=True)
+    name = models.CharField(max_length=300)
+
+    class Meta:
+        app_label = "channels"
+        constraints = [models.UniqueConstraint(fields=["version", "checksum"],
+                                               name="one_row_per_version_file")]

@@ -1,13 +1,12 @@
 """Writes on channels: install a checked database file as the served one, register, scan.
 
-    install_channel_database(built_path, channel_id)   # check, fsync, rename, register
+    install_channel_database(built_path, channel_id)   # a new version, made current
     report = scan_channels()                           # register files dropped into databases/
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,29 +18,26 @@ from channels.checks import ChannelDatabaseInfo, check_channel_database
 from channels.errors import InvalidChannelDatabaseError
 from channels.models import Channel
 from channels.selectors import forget_channel_state
+from channels.versions import record_found_version
 from routers.ids import is_valid_channel_id
-from routers.registry import channel_database_path, release_channel_connections
-from storage.files import fsync_directory
+from routers.registry import release_channel_connections
 
 logger = logging.getLogger(__name__)
 
 
 def install_channel_database(source: Path, channel_id: str, *, version_label: str = "",
-                             owner: Any = None) -> Channel:
-    """Check `source` and make it the served file of `channel_id`, atomically.
+                             owner: Any = None, created_by: Any = None,
+                             source_label: str = "published") -> Channel:
+    """Check `source`, keep it as a new version of `channel_id`, and make it the served file.
 
     `source` must be on the same filesystem as the databases folder (the temp area is); it is
     moved, not copied. Readers see the old file or the new one, never a mix.
     """
-    info = check_channel_database(source, expected_channel_id=channel_id)
-    destination = channel_database_path(channel_id)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with open(source, "rb+") as handle:
-        os.fsync(handle.fileno())
-    release_channel_connections(channel_id)
-    os.replace(source, destination)
-    fsync_directory(destination.parent)
-    return register_channel(info, destination, version_label=version_label, owner=owner)
+    from channels.versions import install_channel_version
+
+    return install_channel_version(source, channel_id, source_label=source_label,
+                                   created_by=created_by, owner=owner,
+                                   version_label=version_label).channel
 
 
 def register_channel(info: ChannelDatabaseInfo, path: Path, *, version_label: str | None = None,
@@ -120,6 +116,7 @@ def scan_channels() -> ScanReport:
             report.rejected[channel_id] = error.reason
             continue
         register_channel(info, path)
+        record_found_version(channel_id, info)
         report.registered.append(channel_id)
     # Kept, not deleted: the row holds the owner and label, and the file may come back.
     for channel in Channel.objects.servable().exclude(id__in=found):
