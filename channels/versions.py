@@ -110,6 +110,8 @@ def install_channel_version(source: Path, channel_id: str, *, source_label: str,
 
 def revert_channel(channel_id: str, number: int) -> Channel:
     """Make an older (or newer) kept version current again; the number is not changed."""
+    if not is_valid_channel_id(channel_id):
+        raise ChannelNotFoundError(channel_id)
     with channel_lock(channel_id):
         if not Channel.objects.filter(id=channel_id).exists():
             raise ChannelNotFoundError(channel_id)
@@ -122,6 +124,8 @@ def revert_channel(channel_id: str, number: int) -> Channel:
 def delete_channel(channel_id: str) -> None:
     """Remove the channel, its versions and its registry rows. Its stored files are left for the
     garbage collector, which deletes them only when nothing else references them."""
+    if not is_valid_channel_id(channel_id):
+        raise ChannelNotFoundError(channel_id)
     with channel_lock(channel_id):
         channel = Channel.objects.filter(id=channel_id).first()
         if channel is None:
