@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "storage",
     "channels",
     "frontend",
+    "jobs",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("storage.urls")),
     path("", include("channels.urls")),
+    path("", include("jobs.urls")),
     path("", include("content.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,0 +1,62 @@
+"""Errors of background jobs. `http_status` is what the API answers (INTERFACE.md)."""
+
+from __future__ import annotations
+
+
+class JobError(Exception):
+    http_status = 500
+    exit_code = 1
+
+
+class UnknownJobKindError(JobError):
+    http_status = 400
+    exit_code = 2
+
+    def __init__(self, kind: object, known: list[str]) -> None:
+        super().__init__(f"unknown task kind {kind!r}; use one of: {', '.join(sorted(known))}")
+
+
+class InvalidJobParamsError(JobError):
+    """A parameter of a new job is missing or wrong; `field` names it for the API."""
+
+    http_status = 400
+    exit_code = 2
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class JobPermissionError(JobError):
+    http_status = 403
+
+    def __init__(self, message: str = "Only an admin of this server may start this task.") -> None:
+        super().__init__(message)
+
+
+class JobNotFoundError(JobError):
+    http_status = 404
+    exit_code = 3
+
+    def __init__(self, job_id: object) -> None:
+        super().__init__(f"no task {job_id} on this server; GET /api/tasks/ lists recent ones")
+
+
+class JobConflictError(JobError):
+    http_status = 409
+    exit_code = 7
+
+
+class JobCancelledError(BaseException):
+    """Raised inside `update()` of a job's progress reporter once a cancel was requested.
+
+    A BaseException, like KeyboardInterrupt: a service's `except Exception` (turning an OSError
+    into a domain error, skipping a bad file) must not swallow or relabel a cancel; its
+    `finally` and `except BaseException: clean up; raise` blocks still run, so it stops leaving
+    the state a re-run resumes from.
+    """
+
+    def __init__(self, job_id: object) -> None:
+        super().__init__(f"task {job_id} was cancelled")
+        self.job_id = job_id
