@@ -49,6 +49,12 @@ CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 # Who decides whether a channel's file may be served (registered and checked); routers/ asks it
 # through this dotted path so that it depends on no app of ours.
 CONTENT_DB_CHANNEL_GATE = "channels.selectors.is_channel_servable"
+# Who keeps stored files alive (storage.references): the collector spares every checksum these
+# return and deletes nothing if one fails. Apps with files of their own add their source here.
+STORAGE_REFERENCE_SOURCES = ["channels.references.ChannelReferenceSource"]
+# Unreferenced stored files younger than this are kept (a publish stores files before it
+# installs the version that references them).
+STORAGE_GC_GRACE_SECONDS = 24 * 60 * 60
 
 INSTALLED_APPS = [
     "django.contrib.admin",
