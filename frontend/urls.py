@@ -1,4 +1,5 @@
-"""Learner pages: the channel list, topic browsing and the content page.
+"""Learner pages: the channel list, topic browsing and the content page; admin pages under
+`admin/` (frontend/admin_views.py).
 
 The channel id keyword is `channel_id`, so `routers.middleware.ContentDBRoutingMiddleware`
 checks it and activates that channel's database for the view; an id that is malformed or names
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from frontend import views
+from frontend import admin_views, views
 from routers.ids import is_valid_channel_id
 
 
@@ -36,4 +37,15 @@ urlpatterns = [
     path("channels/<hexid:channel_id>/topics/<hexid:node_id>/", views.topic, name="topic"),
     path("channels/<hexid:channel_id>/content/<hexid:node_id>/", views.content,
          name="content"),
+    # Admin pages: `pk`, not `channel_id`, so a rejected channel is reachable (admin_views).
+    path("admin/channels/", admin_views.channel_list, name="admin-channels"),
+    path("admin/channels/<hexid:pk>/", admin_views.channel_detail, name="admin-channel"),
+    path("admin/channels/<hexid:pk>/revert/", admin_views.channel_revert,
+         name="admin-channel-revert"),
+    path("admin/channels/<hexid:pk>/delete/", admin_views.channel_delete,
+         name="admin-channel-delete"),
+    path("admin/import/", admin_views.import_page, name="admin-import"),
+    path("admin/tasks/start/", admin_views.task_start, name="admin-task-start"),
+    path("admin/tasks/<uuid:job_id>/cancel/", admin_views.task_cancel,
+         name="admin-task-cancel"),
 ]

@@ -10,13 +10,17 @@ Import again) skips what is already copied.
     POST /api/tasks/ {"kind": "import", "source": "network", "channel_id": "...",
                       "url": "http://192.168.1.10:8000"}
     POST /api/tasks/ {"kind": "export", "channel_id": "...", "drive": "/media/usb"}
+    POST /api/tasks/ {"kind": "resume", "import_id": 3}       # an unfinished import
     POST /api/tasks/ {"kind": "scan"}
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from typing import Any
+
+from jobs.errors import InvalidJobParamsError
 
 from jobs.kinds import JobContext, JobKind, register_kind
 from jobs.params import (
@@ -30,6 +34,7 @@ from jobs.params import (
 )
 
 IMPORT_SOURCES = ("disk", "network")
+MAX_LISTED_FAILURES = 5
 
 
 def clean_import(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,6 +54,7 @@ def clean_import(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_import(context: JobContext) -> dict[str, Any]:
+    """The database (a new version if the source's is newer), then the files (resuming)."""
     params, progress = context.params, context.progress
     channel_id = params["channel_id"]
     selection = {"node_ids": params.get("node_ids"),
@@ -56,42 +62,89 @@ def run_import(context: JobContext) -> dict[str, Any]:
     if params["source"] == "disk":
         from channels.transfer import disk
 
-        disk.import_channel_from_disk(channel_id, params["drive"], progress=progress,
-                                      created_by=context.created_by)
-        if params["content"]:
-            disk.import_content_from_disk(channel_id, params["drive"], progress=progress,
-                                          **selection)
+        channel = disk.import_channel_from_disk(channel_id, params["drive"], progress=progress,
+                                                created_by=context.created_by)
+        content = disk.import_content_from_disk(
+            channel_id, params["drive"], progress=progress, **selection) \
+            if params["content"] else None
     else:
         from channels.transfer import network
 
-        network.import_channel_from_network(channel_id, params["url"], progress=progress,
-                                            created_by=context.created_by)
-        if params["content"]:
-            network.import_content_from_network(channel_id, params["url"], progress=progress,
-                                                **selection)
-    return {"channel_id": channel_id}
+        channel = network.import_channel_from_network(
+            channel_id, params["url"], progress=progress, created_by=context.created_by)
+        content = network.import_content_from_network(
+            channel_id, params["url"], progress=progress, **selection) \
+            if params["content"] else None
+    return {"channel": summary(channel), "content": summary(content)}
 
 
 def clean_export(raw: Mapping[str, Any]) -> dict[str, Any]:
-    reject_unknown_params(raw, {"channel_id", "drive", "node_ids", "exclude_node_ids"})
+    reject_unknown_params(raw, {"channel_id", "drive", "node_ids", "exclude_node_ids",
+                                "content"})
     return {"channel_id": clean_channel_id(raw, "channel_id"),
             "drive": clean_drive(raw, "drive"),
+            "content": clean_bool(raw, "content", True),
             "node_ids": clean_node_ids(raw, "node_ids"),
             "exclude_node_ids": clean_node_ids(raw, "exclude_node_ids")}
 
 
 def run_export(context: JobContext) -> dict[str, Any]:
+    """The files, the manifest and then the database, last (export_content_to_disk does all
+    three in that order: a drive pulled out mid-export never shows a half channel); or the
+    database alone."""
     from channels.transfer import disk
 
     params, progress = context.params, context.progress
     channel_id, drive = params["channel_id"], params["drive"]
-    # Content first, the database last: a drive pulled out mid-export never shows a channel
-    # whose files are not all there.
-    disk.export_content_to_disk(channel_id, drive, node_ids=params.get("node_ids"),
-                                exclude_node_ids=params.get("exclude_node_ids"),
-                                progress=progress)
-    disk.export_channel_to_disk(channel_id, drive, progress=progress)
-    return {"channel_id": channel_id, "drive": drive}
+    if params.get("content", True):
+        result = disk.export_content_to_disk(channel_id, drive, node_ids=params.get("node_ids"),
+                                             exclude_node_ids=params.get("exclude_node_ids"),
+                                             progress=progress)
+    else:
+        result = disk.export_channel_to_disk(channel_id, drive, progress=progress)
+    return {"export": summary(result)}
+
+
+def clean_resume(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """An unfinished import (channels.transfer.imports) by its id; the channel comes from it."""
+    reject_unknown_params(raw, {"import_id"})
+    import_id = raw.get("import_id")
+    if isinstance(import_id, str) and import_id.isascii() and import_id.isdigit():
+        import_id = int(import_id)
+    if not isinstance(import_id, int) or isinstance(import_id, bool) or import_id < 1:
+        raise InvalidJobParamsError("import_id", "the number of an unfinished import")
+    from channels.transfer.imports import unfinished_imports
+
+    found = next((item for item in unfinished_imports() if item.id == import_id), None)
+    if found is None:
+        raise InvalidJobParamsError("import_id", f"no unfinished import {import_id}")
+    return {"import_id": import_id, "channel_id": found.channel_id}
+
+
+def run_resume(context: JobContext) -> dict[str, Any]:
+    from channels.transfer.imports import resume_import
+
+    result = resume_import(context.params["import_id"], progress=context.progress)
+    return {"content": summary(result)}
+
+
+def summary(result: object) -> dict[str, Any] | None:
+    """A transfer result as JSON for the job row: numbers and names, failures counted (the
+    first few named), paths as text."""
+    if result is None or not is_dataclass(result) or isinstance(result, type):
+        return None
+    data: dict[str, Any] = {}
+    for item in fields(result):
+        value = getattr(result, item.name)
+        if isinstance(value, list):
+            data[item.name] = len(value)
+            data[f"{item.name}_first"] = [str(getattr(entry, "name", entry))
+                                          for entry in value[:MAX_LISTED_FAILURES]]
+        elif isinstance(value, (str, int, float, bool)) or value is None:
+            data[item.name] = value
+        else:
+            data[item.name] = str(value)
+    return data
 
 
 def clean_scan(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,6 +166,9 @@ IMPORT = register_kind(JobKind(name="import", title="Import a channel", clean=cl
                                handler=run_import, channel_param="channel_id"), replace=True)
 EXPORT = register_kind(JobKind(name="export", title="Export a channel to a drive",
                                clean=clean_export, handler=run_export,
+                               channel_param="channel_id"), replace=True)
+RESUME = register_kind(JobKind(name="resume", title="Resume an unfinished import",
+                               clean=clean_resume, handler=run_resume,
                                channel_param="channel_id"), replace=True)
 SCAN = register_kind(JobKind(name="scan", title="Rescan the databases folder", clean=clean_scan,
                              handler=run_scan), replace=True)

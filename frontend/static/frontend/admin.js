@@ -1,0 +1,191 @@
+/* Admin pages: start tasks through POST /api/tasks/, show their progress by polling
+   /api/tasks/<id>/, cancel them with DELETE. Every form also works without this script
+   (plain POSTs to the page views); this only keeps the page in place and live.
+   Every poll loop is bounded: it stops when the task ends, after MAX_POLLS polls, or after
+   MAX_ERRORS failed requests in a row. */
+(function () {
+  "use strict";
+  var ACTIVE = { queued: true, running: true };
+  var FIRST_DELAY_MS = 700;
+  var MAX_DELAY_MS = 3000;
+  var MAX_POLLS = 6000;
+  var MAX_ERRORS = 10;
+  var ZERO_ID = "00000000-0000-0000-0000-000000000000";
+
+  function csrfToken(form) {
+    var input = form && form.querySelector("[name=csrfmiddlewaretoken]");
+    if (input) {
+      return input.value;
+    }
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function api(method, url, token, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": token }
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: response.ok, status: response.status, data: data };
+      });
+    });
+  }
+
+  function errorText(data, status) {
+    var text = (data && data.detail) || ("The server answered " + status + ".");
+    if (data && data.errors) {
+      Object.keys(data.errors).forEach(function (field) {
+        text += " " + field + ": " + [].concat(data.errors[field]).join(" ");
+      });
+    }
+    return text;
+  }
+
+  function field(item, name) {
+    return item.querySelector('[data-task-field="' + name + '"]');
+  }
+
+  function render(item, job) {
+    item.setAttribute("data-task-state", job.state);
+    item.className = "task task--" + job.state;
+    var state = field(item, "state");
+    if (state) { state.textContent = job.cancel_requested && ACTIVE[job.state] ? "cancelling" : job.state; }
+    var bar = field(item, "progress");
+    if (bar) { bar.value = job.progress; bar.textContent = job.progress + "%"; }
+    var percent = field(item, "percent");
+    if (percent) { percent.textContent = job.progress + "%"; }
+    var stage = field(item, "stage");
+    if (stage) {
+      stage.textContent = job.stage ? job.stage + (job.stage_total ? ": " + job.stage_done + "/" + job.stage_total : "") : "";
+    }
+    var error = field(item, "error");
+    if (error) { error.textContent = job.error || ""; error.hidden = !job.error; }
+    var cancel = item.querySelector("[data-task-cancel]");
+    if (cancel) {
+      cancel.hidden = !ACTIVE[job.state];
+      var button = cancel.querySelector("button");
+      if (button) {
+        button.disabled = !!job.cancel_requested;
+        button.textContent = job.cancel_requested ? "Cancelling…" : "Cancel";
+      }
+    }
+    if (job.state === "done" && item.getAttribute("data-was-active") === "yes" && !item.querySelector(".task__reload")) {
+      var reload = document.createElement("a");
+      reload.className = "task__reload";
+      reload.href = window.location.href;
+      reload.textContent = "Finished: reload the page to see the result";
+      item.appendChild(reload);
+    }
+  }
+
+  function poll(item) {
+    var id = item.getAttribute("data-task-id");
+    var polls = 0, errors = 0, delay = FIRST_DELAY_MS, last = "";
+    item.setAttribute("data-was-active", "yes");
+    function step() {
+      polls += 1;
+      if (polls > MAX_POLLS) {
+        return;
+      }
+      api("GET", "/api/tasks/" + id + "/", csrfToken(null)).then(function (answer) {
+        if (!answer.ok) { throw new Error(errorText(answer.data, answer.status)); }
+        errors = 0;
+        render(item, answer.data);
+        var signature = answer.data.state + answer.data.progress + answer.data.stage + answer.data.stage_done;
+        delay = signature === last ? Math.min(MAX_DELAY_MS, delay * 1.5) : FIRST_DELAY_MS;
+        last = signature;
+        if (ACTIVE[answer.data.state]) { window.setTimeout(step, delay); }
+      }).catch(function (problem) {
+        errors += 1;
+        if (errors >= MAX_ERRORS) {
+          var error = field(item, "error");
+          if (error) { error.textContent = "Lost contact with the server (" + problem.message + "); reload the page."; error.hidden = false; }
+          return;
+        }
+        window.setTimeout(step, MAX_DELAY_MS);
+      });
+    }
+    window.setTimeout(step, FIRST_DELAY_MS);
+  }
+
+  function addTask(job, form) {
+    var list = document.querySelector("[data-task-list]");
+    var template = document.getElementById("task-template");
+    if (!list || !template) { return; }
+    var item = template.content.firstElementChild.cloneNode(true);
+    item.setAttribute("data-task-id", job.id);
+    var title = field(item, "title");
+    if (title) {
+      var where = job.params.drive || job.params.url || "";
+      title.textContent = job.kind.charAt(0).toUpperCase() + job.kind.slice(1) +
+        (job.channel_id ? " " + job.channel_id.slice(0, 12) + "…" : "") + (where ? " · " + where : "");
+    }
+    var cancel = item.querySelector("[data-task-cancel]");
+    var cancelUrl = list.getAttribute("data-cancel-url");
+    if (cancel && cancelUrl) { cancel.setAttribute("action", cancelUrl.replace(ZERO_ID, job.id)); }
+    render(item, job);
+    list.insertBefore(item, list.firstChild);
+    var empty = document.querySelector("[data-task-empty]");
+    if (empty) { empty.hidden = true; }
+    if (ACTIVE[job.state]) { poll(item); }
+  }
+
+  function formPayload(form) {
+    var payload = {};
+    var data = new FormData(form);
+    data.forEach(function (value, name) {
+      if (name === "csrfmiddlewaretoken" || name === "next" || name === "content" || value === "") {
+        return;
+      }
+      payload[name] = value;
+    });
+    if (data.has("content")) {
+      payload.content = data.getAll("content").indexOf("1") !== -1;
+    }
+    if (payload.import_id) { payload.import_id = parseInt(payload.import_id, 10); }
+    return payload;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-task-form")) {
+      event.preventDefault();
+      var message = form.querySelector("[data-form-error]");
+      var button = form.querySelector("button[type=submit]");
+      if (message) { message.hidden = true; }
+      if (button) { button.disabled = true; }
+      api("POST", "/api/tasks/", csrfToken(form), formPayload(form)).then(function (answer) {
+        if (!answer.ok) { throw new Error(errorText(answer.data, answer.status)); }
+        addTask(answer.data, form);
+      }).catch(function (problem) {
+        if (message) { message.textContent = problem.message; message.hidden = false; }
+      }).then(function () {
+        if (button) { button.disabled = false; }
+      });
+    } else if (form.hasAttribute("data-task-cancel")) {
+      event.preventDefault();
+      var item = form.closest("[data-task-id]");
+      var cancelButton = form.querySelector("button");
+      if (cancelButton) { cancelButton.disabled = true; }
+      api("DELETE", "/api/tasks/" + item.getAttribute("data-task-id") + "/", csrfToken(form)).then(function (answer) {
+        if (!answer.ok) { throw new Error(errorText(answer.data, answer.status)); }
+        render(item, answer.data);
+      }).catch(function (problem) {
+        var error = field(item, "error");
+        if (error) { error.textContent = problem.message; error.hidden = false; }
+        if (cancelButton) { cancelButton.disabled = false; }
+      });
+    }
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-task-id]"), function (item) {
+    if (ACTIVE[item.getAttribute("data-task-state")]) { poll(item); }
+  });
+})();
