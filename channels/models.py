@@ -86,3 +86,49 @@ class ChannelVersionFile(models.Model):
         app_label = "channels"
         constraints = [models.UniqueConstraint(fields=["version", "checksum"],
                                                name="one_row_per_version_file")]
+
+
+class ContentImport(models.Model):
+    """Device state of one content import (`importcontent`, or its task): what it copies, from
+    where, and how far it got. Kept in the default database, never in a channel file, so that an
+    import stopped by a reboot, Ctrl-C or a pulled drive is listed and can be resumed with the
+    same selection (channels.transfer.imports)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "running"
+        # Stopped before the end: Ctrl-C, cancel, drive removed, peer gone, disk full.
+        INTERRUPTED = "interrupted", "interrupted"
+        # Ran to the end, but some files were missing or damaged on the source.
+        INCOMPLETE = "incomplete", "incomplete"
+        DONE = "done", "done"
+
+    class SourceKind(models.TextChoices):
+        DISK = "disk", "disk"
+        NETWORK = "network", "network"
+
+    channel = models.ForeignKey(Channel, related_name="content_imports", on_delete=models.CASCADE)
+    source_kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    # The drive (as given) or the peer's base URL.
+    source = models.CharField(max_length=1000)
+    # None: the whole channel; else the roots of the chosen subtrees.
+    node_ids = models.JSONField(null=True, blank=True)
+    exclude_node_ids = models.JSONField(default=list, blank=True)
+    # The channel version whose file list the import copies.
+    version = models.IntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    files_total = models.IntegerField(default=0)
+    files_done = models.IntegerField(default=0)
+    files_failed = models.IntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    problem = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "channels"
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.channel_id} from {self.source_kind} {self.source}"

@@ -105,7 +105,8 @@ def test_listchannels_json_has_the_api_fields_and_state(make_channel):
     out, _err = run("listchannels", "--json")
     listing = json.loads(out)
     assert len(listing) == 1
-    assert set(listing[0]) == API_FIELDS | {"state", "problem"}
+    assert set(listing[0]) == API_FIELDS | {"state", "problem", "unfinished_imports"}
+    assert listing[0]["unfinished_imports"] == []
     assert listing[0]["id"] == maths.channel_id
     assert listing[0]["node_count"] == maths.node_count
     assert listing[0]["state"] == "available" and listing[0]["problem"] == ""

@@ -1,0 +1,181 @@
+"""Errors of transfers to and from drives and peers. `exit_code` is the command's exit code and
+`http_status` the task API's (INTERFACE.md), so commands and tasks report them the same way.
+
+    raise SourceReadError("drive /media/usb", error)     # exit 6, "was it removed?"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from channels.errors import ChannelError
+from channels.progress import human_size
+
+if TYPE_CHECKING:
+    from channels.transfer.base import FileFailure
+
+
+class TransferError(ChannelError):
+    """Base of the errors below; a re-run after fixing the cause resumes where it stopped."""
+
+
+class BadTransferArgumentError(TransferError):
+    """A malformed id or URL given by the caller (exit 2, bad usage)."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class DriveNotFoundError(TransferError):
+    exit_code = 3
+    http_status = 404
+
+    def __init__(self, drive: Path, reason: str) -> None:
+        super().__init__(f"{drive}: {reason}")
+        self.drive = drive
+
+
+class ChannelNotOnSourceError(TransferError):
+    exit_code = 3
+    http_status = 404
+
+    def __init__(self, channel_id: str, source_label: str, hint: str) -> None:
+        super().__init__(f"channel {channel_id} is not on {source_label}; {hint}")
+        self.channel_id = channel_id
+
+
+class ChannelNotInstalledError(TransferError):
+    exit_code = 3
+    http_status = 404
+
+    def __init__(self, channel_id: str, import_command: str) -> None:
+        super().__init__(f"channel {channel_id} is not installed on this server; "
+                         f"import its database first: {import_command}")
+        self.channel_id = channel_id
+
+
+class NodeNotFoundError(TransferError):
+    exit_code = 3
+    http_status = 404
+
+    def __init__(self, channel_id: str, node_ids: list[str]) -> None:
+        shown = ", ".join(node_ids[:5]) + (" ..." if len(node_ids) > 5 else "")
+        super().__init__(f"channel {channel_id} has no node {shown}")
+
+
+class InvalidManifestError(TransferError):
+    exit_code = 4
+    http_status = 400
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"unreadable manifest {path}: {reason}; fix or delete it and run again")
+
+
+class FilesFailedError(TransferError):
+    """Some files could not be copied (missing or damaged); the others were. Raised at the end,
+    carrying the result, so the caller can show what was done and list what was not."""
+
+    exit_code = 4
+    http_status = 422
+
+    def __init__(self, action: str, failures: list[FileFailure], result: object) -> None:
+        shown = "; ".join(f"{failure.name}: {failure.reason}" for failure in failures[:10])
+        more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
+        super().__init__(f"{action}: {len(failures)} file(s) failed: {shown}{more}")
+        self.failures = failures
+        self.result = result
+
+
+class NotEnoughSpaceError(TransferError):
+    exit_code = 5
+    http_status = 507
+
+    def __init__(self, where: Path, needed: int, free: int) -> None:
+        super().__init__(
+            f"not enough space on {where}: {human_size(needed)} needed, {human_size(free)} free; "
+            f"free at least {human_size(max(needed - free, 1))} more and run again")
+        self.needed, self.free = needed, free
+
+
+class DiskFullError(TransferError):
+    """ENOSPC in the middle of a copy (the free-space check passed, then something else wrote)."""
+
+    exit_code = 5
+    http_status = 507
+
+    def __init__(self, where: Path | str) -> None:
+        super().__init__(f"{where} is full; free some space and run again to resume")
+
+
+class FileTooLargeForDriveError(TransferError):
+    """FAT32 holds files up to 4 GiB - 1 byte; nothing is copied when one is bigger."""
+
+    exit_code = 5
+    http_status = 507
+
+    def __init__(self, drive: Path, name: str, size: int) -> None:
+        super().__init__(
+            f"{name} ({human_size(size)}) is too large for {drive}: its FAT32 file system holds "
+            f"files up to 4 GB. Format the drive as exFAT or NTFS, or leave that node out with "
+            f"--exclude_node_ids. Nothing was copied")
+
+
+class SourceReadError(TransferError):
+    """The drive or peer stopped answering in the middle of a transfer."""
+
+    exit_code = 6
+    http_status = 502
+
+    def __init__(self, source_label: str, error: BaseException) -> None:
+        super().__init__(f"cannot read from {source_label} ({error}); was the drive removed or "
+                         f"the peer stopped? Files already copied are kept: run again to resume")
+
+
+class DestinationWriteError(TransferError):
+    exit_code = 6
+    http_status = 502
+
+    def __init__(self, where: Path | str, error: BaseException) -> None:
+        super().__init__(f"cannot write to {where} ({error}); was the drive removed? "
+                         f"Run again to resume")
+
+
+class PeerUnreachableError(TransferError):
+    exit_code = 6
+    http_status = 502
+
+    def __init__(self, where: str, error: object) -> None:
+        super().__init__(f"cannot reach {where} ({error}); check the address, and that the "
+                         f"server runs and is on this network")
+
+
+class PeerAnswerError(TransferError):
+    """The peer answered, but not as a server of ours does (wrong status, bad JSON, too long)."""
+
+    exit_code = 6
+    http_status = 502
+
+
+class VersionNotNewerError(TransferError):
+    exit_code = 7
+    http_status = 409
+
+    def __init__(self, channel_id: str, offered: int, current: int | None,
+                 kept: list[int]) -> None:
+        kept_text = ", ".join(str(number) for number in kept) or "none"
+        hint = (f" `revertchannel {channel_id} {offered}` makes it current again."
+                if offered in kept else "")
+        super().__init__(
+            f"version {offered} of channel {channel_id} is not newer than this server's "
+            f"(current {current}, kept {kept_text}); nothing was installed.{hint}")
+        self.offered, self.current = offered, current
+
+
+class TransferBusyError(TransferError):
+    exit_code = 7
+    http_status = 409
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"another import or export of {what} is running; wait for it to "
+                         f"finish and try again")

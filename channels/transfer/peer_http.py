@@ -1,0 +1,161 @@
+"""HTTP to a peer server of ours: JSON reads and resumable downloads, standard library only
+(a classroom server installs nothing more), a timeout on every request and read.
+
+    base = normalize_base_url("http://192.168.1.10:8000/")
+    listing = get_json(base + "/api/channels/?page_size=1000", label)
+    received = download(url, part_path, limit=size, on_bytes=..., label="peer http://...")
+
+`download` appends to an existing `.part` with `Range: bytes=<length>-`; a server that answers
+200 instead of 206 (the database view does) makes it start again from the first byte.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from channels.transfer.errors import (
+    BadTransferArgumentError,
+    DiskFullError,
+    PeerAnswerError,
+    PeerUnreachableError,
+    SourceReadError,
+)
+
+TIMEOUT_SECONDS = 20
+CHUNK_SIZE = 256 * 1024
+MAX_JSON_BYTES = 32 * 1024 * 1024
+# No file of a channel is larger; a peer that keeps sending is cut off here.
+MAX_DOWNLOAD_BYTES = 64 * 1024 ** 3
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+USER_AGENT = "kolibri-like (channel import)"
+
+
+class PeerFileNotFoundError(Exception):
+    """The peer answered 404 for this URL."""
+
+
+def normalize_base_url(url: str) -> str:
+    """"http://host:port/" -> "http://host:port"; anything but a plain http(s) URL is refused."""
+    parsed = urllib.parse.urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query \
+            or parsed.fragment or parsed.username or parsed.password:
+        raise BadTransferArgumentError(
+            f"not a server address: {url!r}; give one like http://192.168.1.10:8000")
+    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"),
+                                    "", ""))
+
+
+def _open(url: str, label: str, headers: dict[str, str] | None = None
+          ) -> http.client.HTTPResponse:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    try:
+        return urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)  # noqa: S310 - http(s) only
+    except urllib.error.HTTPError as error:
+        error.close()
+        if error.code == 404:
+            raise PeerFileNotFoundError(url) from None
+        if error.code == 416:
+            raise _RangeNotSatisfiableError(url) from None
+        raise PeerAnswerError(f"{label} answered {error.code} for {url}") from None
+    except urllib.error.URLError as error:
+        raise PeerUnreachableError(label, error.reason) from None
+    except (OSError, http.client.HTTPException) as error:
+        raise PeerUnreachableError(label, error) from None
+
+
+class _RangeNotSatisfiableError(Exception):
+    pass
+
+
+def get_json(url: str, label: str) -> Any:
+    with _open(url, label, {"Accept": "application/json"}) as response:
+        try:
+            raw = response.read(MAX_JSON_BYTES + 1)
+        except (OSError, http.client.HTTPException) as error:
+            raise SourceReadError(label, error) from error
+    if len(raw) > MAX_JSON_BYTES:
+        raise PeerAnswerError(f"{label} sent an answer too large for {url}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise PeerAnswerError(f"{label} did not answer JSON for {url}; is it a server of "
+                              f"ours?") from None
+
+
+def download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int], None],
+             label: str) -> int:
+    """Download `url` into `part`, resuming from the bytes already there; return the bytes
+    received now. `limit` (the expected size, if known) bounds what is accepted."""
+    limit = MAX_DOWNLOAD_BYTES if limit is None else limit
+    offset = part.stat().st_size if part.exists() else 0
+    if offset > limit:
+        part.unlink()
+        offset = 0
+    if offset and offset == limit:
+        return 0  # complete already; the checksum decides
+    try:
+        response = _open(url, label, {"Range": f"bytes={offset}-"} if offset else None)
+    except _RangeNotSatisfiableError:
+        part.unlink(missing_ok=True)
+        offset = 0
+        response = _open(url, label)
+    with response:
+        if response.status == 206:
+            match = CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+            if match is None or int(match.group(1)) != offset:
+                raise PeerAnswerError(f"{label} sent the wrong range for {url}")
+        else:
+            offset = 0  # a whole file: start again
+        return _receive(response, part, offset, limit, on_bytes, label, url)
+
+
+def _receive(response: http.client.HTTPResponse, part: Path, offset: int, limit: int,
+             on_bytes: Callable[[int], None], label: str, url: str) -> int:
+    declared = response.headers.get("Content-Length")
+    received = 0
+    part.parent.mkdir(parents=True, exist_ok=True)
+    with open(part, "ab" if offset else "wb") as writer:
+        while True:
+            try:
+                chunk = response.read(CHUNK_SIZE)
+            except (OSError, http.client.HTTPException) as error:
+                raise SourceReadError(label, error) from error
+            if not chunk:
+                break
+            received += len(chunk)
+            if offset + received > limit:
+                raise PeerAnswerError(f"{label} sent more than the expected {limit} bytes "
+                                      f"for {url}")
+            try:
+                writer.write(chunk)
+            except OSError as error:
+                _drop_on_disk_full(part, error)
+                raise
+            on_bytes(len(chunk))
+        try:
+            writer.flush()
+            os.fsync(writer.fileno())
+        except OSError as error:
+            _drop_on_disk_full(part, error)
+            raise
+    if declared is not None and declared.isdigit() and received < int(declared):
+        raise SourceReadError(label, ConnectionError(
+            f"the connection closed after {received} of {declared} bytes"))
+    return received
+
+
+def _drop_on_disk_full(part: Path, error: OSError) -> None:
+    """On a full disk the partial download is removed: it is what filled the disk."""
+    if error.errno == errno.ENOSPC:
+        part.unlink(missing_ok=True)
+        raise DiskFullError(part.parent) from error
