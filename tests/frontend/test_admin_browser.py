@@ -1,0 +1,110 @@
+"""A real browser on the admin pages of a real server with its task consumer: sign in, revert a
+channel with its button, start a task from the import page and watch its progress bar end.
+
+Debian's chromium through Playwright (never `playwright install`); every wait bounded; the
+browser talks to 127.0.0.1 only, and the test checks that and that no request failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.servers import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("admin-browser") / "server", consumer=True)
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    # Twice with the same seed: one channel with versions 1 and 2.
+    server.run_command("generate_demo_channel", "--nodes", "12", "--seed", "5")
+    server.run_command("generate_demo_channel", "--nodes", "12", "--seed", "5")
+    with server:
+        yield server
+
+
+@pytest.fixture
+def page(admin_server: ServerProcess):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium.")
+    from playwright.sync_api import sync_playwright
+
+    host = urlsplit(admin_server.url).netloc
+    foreign: list[str] = []
+    failed: list[str] = []
+
+    def on_request(request) -> None:
+        address = urlsplit(request.url)
+        if address.scheme in ("http", "https", "ws", "wss") and address.netloc != host:
+            foreign.append(request.url)
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(WAIT_MS)
+            browser_page = context.new_page()
+            browser_page.on("request", on_request)
+            browser_page.on("response", on_response)
+            yield browser_page
+        finally:
+            browser.close()
+    assert foreign == [], "the admin pages asked another host"
+    assert failed == [], "some requests failed"
+
+
+def sign_in(page, server: ServerProcess) -> None:
+    page.goto(server.url + "/login/?next=/admin/channels/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "admin-pass")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(server.url + "/admin/channels/")
+
+
+def test_an_admin_reverts_a_channel_and_runs_a_task(page, admin_server, tmp_path):
+    sign_in(page, admin_server)
+    page.screenshot(path=str(tmp_path / "admin-channels.png"), full_page=True)
+    page.locator("table.admin-table tbody a").first.click()
+    page.wait_for_url(f"{admin_server.url}/admin/channels/*/")
+    assert "Serving version 2" in page.locator("main").inner_text()
+
+    page.get_by_role("button", name="Revert to 1").click()
+    page.wait_for_load_state()
+    assert "now serves version 1" in page.locator(".messages").inner_text()
+    assert "Serving version 1" in page.locator("main").inner_text()
+    page.screenshot(path=str(tmp_path / "admin-channel.png"), full_page=True)
+
+    page.get_by_role("link", name="Delete this channel…").click()
+    page.wait_for_url(f"{admin_server.url}/admin/channels/*/delete/")
+    assert page.get_by_role("button", name="Yes, delete it").is_visible()
+    page.get_by_role("link", name="No, keep it").click()       # and nothing is deleted
+    page.wait_for_url(f"{admin_server.url}/admin/channels/*/")
+
+    page.goto(admin_server.url + "/admin/import/")
+    page.get_by_role("button", name="Rescan the databases folder").click()
+    task = page.locator("[data-task-list] [data-task-id]").first
+    task.wait_for()
+    page.wait_for_function(
+        "document.querySelector('[data-task-list] [data-task-id]')"
+        ".getAttribute('data-task-state') === 'done'", timeout=WAIT_MS)
+    assert task.locator("progress").get_attribute("value") == "100"
+    assert task.locator("[data-task-field=state]").text_content() == "done"
+    assert not task.locator("[data-task-cancel]").is_visible()
+    page.screenshot(path=str(tmp_path / "admin-import.png"), full_page=True)
