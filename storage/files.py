@@ -136,6 +136,17 @@ def _hash_file(path: Path) -> tuple[str, str]:
 
 def _move_into_place(temp_path: Path, checksum: str, extension: str, size: int,
                      sha256: str) -> PutResult:
+    """Rename into place and register, holding the store's write lock shared: the collector
+    deletes under the exclusive lock, so it never removes a file between our check that it is
+    there and the row we rely on."""
+    from storage.gc import store_write_lock  # the collector imports this module
+
+    with store_write_lock(shared=True):
+        return _move_into_place_locked(temp_path, checksum, extension, size, sha256)
+
+
+def _move_into_place_locked(temp_path: Path, checksum: str, extension: str, size: int,
+                            sha256: str) -> PutResult:
     final_path = storage_path(checksum, extension)
     known = StoredFile.objects.filter(checksum=checksum).first()
     if known is not None and known.sha256 != sha256:
@@ -157,6 +168,9 @@ def _move_into_place(temp_path: Path, checksum: str, extension: str, size: int,
         os.replace(temp_path, final_path)
         fsync_directory(final_path.parent)
         created = True
+    else:
+        # Re-used: it must look new to the collector, whose grace period spares young files.
+        os.utime(final_path)
     if known is None:
         StoredFile.objects.get_or_create(
             checksum=checksum,
