@@ -175,3 +175,13 @@ def test_open_stored_file_reads_only_regular_files_in_the_store(content_dir: Pat
     for missing in (("ef" + "0" * 30, "txt"), (link_checksum, "txt"), (folder_checksum, "txt")):
         with pytest.raises(StoredFileNotFoundError):
             open_stored_file(*missing)
+
+
+@pytest.mark.django_db
+def test_storing_bytes_again_makes_the_file_look_new_to_the_collector():
+    first = put_file(b"a lesson stored long ago", "pdf")
+    long_ago = first.path.stat().st_mtime - 5 * 24 * 3600
+    os.utime(first.path, (long_ago, long_ago))
+    again = put_file(b"a lesson stored long ago", "pdf")
+    assert again.created is False
+    assert again.path.stat().st_mtime > long_ago + 4 * 24 * 3600
