@@ -39,6 +39,7 @@ browser-deps:
 
 test: $(TEST_STAMP) browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-services

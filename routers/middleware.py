@@ -12,7 +12,7 @@ from contextvars import Token
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.module_loading import import_string
 
 from routers.context import reset_active_content_database, set_active_content_database
@@ -55,8 +55,8 @@ class ContentDBRoutingMiddleware:
                 setattr(request, _TOKEN_ATTRIBUTE, None)
             else:
                 channel_id = None
-        if channel_id is not None and response.streaming:
-            if getattr(response, "is_async", False):
+        if channel_id is not None and isinstance(response, StreamingHttpResponse):
+            if response.is_async:
                 # An async body (ASGI): iterating it with `iter()` would fail.
                 response.streaming_content = _astream_in_channel(
                     channel_id, response.streaming_content)

@@ -89,10 +89,11 @@ def unregister_alias(alias: str) -> None:
     """Forget `alias`: close and drop this thread's connection object, remove its settings."""
     with _registration_lock:
         _close_in_this_thread(alias)
-        if hasattr(connections._connections, alias):
+        per_thread = connections._connections  # type: ignore[attr-defined]
+        if hasattr(per_thread, alias):
             # Else a later alias of the same name would reuse this thread's old wrapper and
             # its old settings (Django caches wrappers per thread, by alias).
-            delattr(connections._connections, alias)
+            delattr(per_thread, alias)
         if alias in connections.settings:
             updated = dict(connections.settings)
             del updated[alias]

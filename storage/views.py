@@ -193,6 +193,7 @@ def _respond(request: HttpRequest, opened: OpenedStoredFile, checksum: str,
 @csrf_exempt  # read-only: GET and HEAD change nothing; other methods get a JSON 405
 def serve_stored_file(request: HttpRequest, c0: str, c1: str, name: str) -> HttpResponseBase:
     """Serve one stored file by its content address; see the module doc."""
+    response: HttpResponseBase
     if request.method not in ALLOWED_METHODS:
         response = _json_error("Stored files are read-only: use GET or HEAD.", 405)
         response["Allow"] = ", ".join(ALLOWED_METHODS)

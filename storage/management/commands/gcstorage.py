@@ -6,6 +6,8 @@ reference source fails (nothing is deleted then); 1 a bug.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import CommandParser
 
 from kolibri_like.command_base import ProductCommand
@@ -23,7 +25,7 @@ class Command(ProductCommand):
         parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                             help="wait this long for another collector to finish (default 0)")
 
-    def run(self, *args: object, **options: object) -> None:
+    def run(self, *args: Any, **options: Any) -> None:
         dry_run = bool(options["dry_run"])
         report = collect_garbage(dry_run=dry_run, wait_seconds=float(options["wait"] or 0))
         verb = "would delete" if dry_run else "deleted"

@@ -11,7 +11,7 @@ channels' progress reporter would do, but storage imports no app of ours.)
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Any
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -60,7 +60,7 @@ class Command(ProductCommand):
         parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                             help="wait this long for a running collector to finish (default 0)")
 
-    def run(self, *args: object, **options: object) -> None:
+    def run(self, *args: Any, **options: Any) -> None:
         progress = FileCheckProgress(self.stderr)
         report = verify_storage(repair=bool(options["repair"]), progress=progress.update,
                                 wait_seconds=float(options["wait"] or 0))
