@@ -11,7 +11,7 @@ channels' progress reporter would do, but storage imports no app of ours.)
 from __future__ import annotations
 
 import time
-from typing import Any, Any
+from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
