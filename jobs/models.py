@@ -49,6 +49,8 @@ class Job(models.Model):
     stage = models.CharField(max_length=100, blank=True)
     stage_done = models.BigIntegerField(default=0)
     stage_total = models.BigIntegerField(default=0)
+    # Latest [done, total] of every stage so far, in the order they started.
+    stages = models.JSONField(default=dict, blank=True)
     # One line a person can act on; the traceback goes to the server log, never here.
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)

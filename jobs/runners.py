@@ -6,9 +6,9 @@
 
 1. raises JobCancelledError if a cancel was seen (so the service stops between two units of
    work and leaves the state a re-run resumes from);
-2. writes stage, percent and heartbeat to the row when the stage changes, when it completes,
-   or when JOBS["PROGRESS_WRITE_SECONDS"] passed since the last write, and in the same query
-   learns whether a cancel was requested or the row is no longer this worker's (the reaper
+2. writes stage, percent and heartbeat to the row on the first update, when a stage
+   completes, or when JOBS["PROGRESS_WRITE_SECONDS"] passed since the last write, and in the
+   same query learns whether a cancel was requested or the row is no longer this worker's (the reaper
    gave it to another delivery): both stop the work.
 
 `HeartbeatPulse` keeps the heartbeat going while a service is silent (one big file copied, a
@@ -49,7 +49,9 @@ class JobProgress:
         self.write_interval = write_interval
         self.clock = clock
         self.cancelled = threading.Event()
-        self.stage: str | None = None
+        # Latest (done, total) per stage, in the order the stages started.
+        self.stages: dict[str, tuple[int, int]] = {}
+        self.completed: set[str] = set()
         self.last_write: float | None = None
         self.writes = 0
 
@@ -57,12 +59,24 @@ class JobProgress:
         self.update(stage, done, total)
 
     def update(self, stage: str, done: int, total: int) -> None:
+        """Record the stage's counts; write them when due (see the module doc).
+
+        Services interleave stages ("files" per file, "bytes" while copying one): a new stage
+        name alone does not force a write, or there would be two per file. The job's `stage`
+        and `progress` follow the stage that started last ("bytes" once copying begins).
+        """
         self.raise_if_cancelled()
+        stage = str(stage)[:MAX_STAGE_LENGTH]
+        done, total = int(done), int(total)
+        self.stages[stage] = (done, total)
         now = self.clock()
-        if (stage != self.stage or done >= total or self.last_write is None
+        newly_complete = done >= total and stage not in self.completed
+        if newly_complete:
+            self.completed.add(stage)
+        if (newly_complete or self.last_write is None
                 or now - self.last_write >= self.write_interval):
-            self.stage, self.last_write = stage, now
-            self._write(stage=str(stage)[:MAX_STAGE_LENGTH], done=int(done), total=int(total))
+            self.last_write = now
+            self._write(progress=True)
             self.raise_if_cancelled()
 
     def finish(self) -> None:
@@ -74,15 +88,17 @@ class JobProgress:
 
     def check(self) -> None:
         """Ask the row now (for handlers with long silent steps between units)."""
-        self._write()
+        self._write(progress=False)
         self.raise_if_cancelled()
 
-    def _write(self, **progress: Any) -> None:
+    def _write(self, *, progress: bool) -> None:
         fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
-        if progress:
-            fields.update(stage=progress["stage"], stage_done=progress["done"],
-                          stage_total=progress["total"],
-                          progress=percent(progress["done"], progress["total"]))
+        if progress and self.stages:
+            current = next(reversed(self.stages))
+            done, total = self.stages[current]
+            fields.update(stage=current, stage_done=done, stage_total=total,
+                          progress=percent(done, total),
+                          stages={name: list(counts) for name, counts in self.stages.items()})
         self.writes += 1
         if not beat(self.job_id, self.attempt, **fields):
             self.cancelled.set()

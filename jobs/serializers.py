@@ -15,7 +15,7 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = ("id", "kind", "state", "progress", "stage", "stage_done", "stage_total",
-                  "error", "params", "channel_id", "result", "created_by", "created_at",
+                  "stages", "error", "params", "channel_id", "result", "created_by", "created_at",
                   "started_at", "finished_at", "heartbeat_at", "attempts", "cancel_requested")
         read_only_fields = fields
 

@@ -85,7 +85,7 @@ def run_job(job_id: str) -> Job.State | None:
     claimed = Job.objects.filter(id=job_id, state=Job.State.QUEUED).update(
         state=Job.State.RUNNING, started_at=now, heartbeat_at=now, finished_at=None,
         attempts=F("attempts") + 1, stage="starting", progress=0, stage_done=0, stage_total=0,
-        error="")
+        stages={}, error="")
     if not claimed:
         logger.info("job %s is not queued any more; this delivery does nothing", job_id)
         return None

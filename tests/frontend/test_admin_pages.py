@@ -262,3 +262,19 @@ def test_pages_are_plain_and_offline(admin_user, maths):
         for form in forms(html):
             if 'method="post"' in form:
                 assert "csrfmiddlewaretoken" in form, (path, form[:200])
+
+
+def test_the_import_page_lists_a_real_exported_drive(admin_user, make_channel, tmp_path):
+    from channels.transfer.disk import export_content_to_disk
+
+    built = make_channel("geography")
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    export_content_to_disk(built.channel_id, drive)
+    make_channel("geography", channel_id=built.channel_id)     # version 2 installed here
+    client = signed_in(admin_user)
+    html = html_of(client.get("/admin/import/", {"from": str(drive / "KOLIBRI_DATA")}))
+    assert "Geography" in html and built.channel_id in html
+    assert "installed: version 2" in html and "newer than installed" not in html
+    form = next(form for form in forms(html) if 'value="import"' in form)
+    assert f'name="drive" value="{drive / "KOLIBRI_DATA"}"' in form

@@ -31,16 +31,22 @@ def test_updates_are_written_at_most_every_interval_and_at_stage_ends():
     progress = JobProgress(str(job.id), attempt=1, write_interval=1.0, clock=clock)
     progress.update("files", 0, 1000)
     for done in range(1, 1000):
-        clock.now += 0.001
+        clock.now += 0.0005
         progress.update("files", done, 1000)
-    assert progress.writes == 1 + 0, "no second write within the interval"
+        progress.update("bytes", done * 10, 10_000)      # interleaved, as copy_files does
+    assert progress.writes == 1, "no second write within the interval"
     clock.now += 1.0
     progress.update("files", 999, 1000)
+    assert progress.writes == 2
     progress.update("files", 1000, 1000)
-    progress.update("database", 0, 1)
-    assert progress.writes == 4
+    assert progress.writes == 3, "a stage that completes is written at once"
+    progress.update("files", 1000, 1000)
+    assert progress.writes == 3, "but only once"
     job.refresh_from_db()
-    assert (job.stage, job.stage_done, job.stage_total, job.progress) == ("database", 0, 1, 0)
+    # The stage that started last ("bytes") gives the bar; every stage is kept.
+    assert (job.stage, job.stage_done, job.stage_total, job.progress) == ("bytes", 9990,
+                                                                          10_000, 99)
+    assert job.stages == {"files": [1000, 1000], "bytes": [9990, 10_000]}
     assert job.heartbeat_at is not None
 
 

@@ -52,6 +52,22 @@
     return item.querySelector('[data-task-field="' + name + '"]');
   }
 
+  function size(bytes) {
+    var units = ["bytes", "KB", "MB", "GB", "TB"], value = bytes, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit ? value.toFixed(1) : String(value)) + " " + units[unit];
+  }
+
+  /* "files 10/200 · bytes 1.2 MB of 40.0 MB" while running; the last stage afterwards. */
+  function stageText(job) {
+    var names = Object.keys(job.stages || {});
+    if (!ACTIVE[job.state] || !names.length) { return job.stage || ""; }
+    return names.map(function (name) {
+      var counts = job.stages[name];
+      return name + " " + (name === "bytes" ? size(counts[0]) + " of " + size(counts[1]) : counts[0] + "/" + counts[1]);
+    }).join(" · ");
+  }
+
   function render(item, job) {
     item.setAttribute("data-task-state", job.state);
     item.className = "task task--" + job.state;
@@ -62,9 +78,7 @@
     var percent = field(item, "percent");
     if (percent) { percent.textContent = job.progress + "%"; }
     var stage = field(item, "stage");
-    if (stage) {
-      stage.textContent = job.stage ? job.stage + (job.stage_total ? ": " + job.stage_done + "/" + job.stage_total : "") : "";
-    }
+    if (stage) { stage.textContent = stageText(job); }
     var error = field(item, "error");
     if (error) { error.textContent = job.error || ""; error.hidden = !job.error; }
     var cancel = item.querySelector("[data-task-cancel]");
