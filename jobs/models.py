@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import models
 
 
-class JobQuerySet(models.QuerySet):
+class JobQuerySet(models.QuerySet["Job"]):
     def active(self) -> JobQuerySet:
         return self.filter(state__in=Job.ACTIVE_STATES)
 
@@ -78,3 +78,9 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def summary(self) -> str:
+        from jobs.selectors import result_summary
+
+        return result_summary(self)

@@ -53,3 +53,26 @@ def recent_jobs(user: Any, *, limit: int = RECENT_LIMIT, **filters: Any) -> list
     active = list(jobs.filter(state__in=Job.ACTIVE_STATES)[:limit])
     finished = list(jobs.exclude(state__in=Job.ACTIVE_STATES)[:max(0, limit - len(active))])
     return active + finished
+
+
+def result_summary(job: Job) -> str:
+    """One line saying what a finished job did, from its `result` ("" if nothing to say)."""
+    result = job.result or {}
+    parts: list[str] = []
+    channel = result.get("channel")
+    if isinstance(channel, dict):
+        parts.append(f"version {channel.get('version')} installed" if channel.get("installed")
+                     else f"version {channel.get('version')} was already current")
+    for key, place in (("content", "already here"), ("export", "already on the drive")):
+        counts = result.get(key)
+        if isinstance(counts, dict):
+            already = counts.get("already_present", counts.get("already_on_drive", 0))
+            line = f"{counts.get('copied', 0)} files copied, {already} {place}"
+            if counts.get("failures"):
+                line += f", {counts['failures']} failed"
+            parts.append(line)
+    if job.kind == "scan" and "registered" in result:
+        parts.append(f"{len(result.get('registered') or [])} registered, "
+                     f"{len(result.get('rejected') or {})} rejected, "
+                     f"{len(result.get('missing') or [])} missing")
+    return "; ".join(parts)

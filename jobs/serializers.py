@@ -7,20 +7,25 @@ from typing import Any
 from rest_framework import serializers
 
 from jobs.models import Job
+from jobs.selectors import result_summary
 
 
 class JobSerializer(serializers.ModelSerializer):
     created_by = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = ("id", "kind", "state", "progress", "stage", "stage_done", "stage_total",
-                  "stages", "error", "params", "channel_id", "result", "created_by", "created_at",
+                  "stages", "error", "params", "channel_id", "result", "summary", "created_by", "created_at",
                   "started_at", "finished_at", "heartbeat_at", "attempts", "cancel_requested")
         read_only_fields = fields
 
     def get_created_by(self, job: Job) -> str | None:
         return job.created_by.get_username() if job.created_by is not None else None
+
+    def get_summary(self, job: Job) -> str:
+        return result_summary(job)
 
     def to_representation(self, instance: Job) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,7 +186,7 @@ def reap_stale_jobs(*, now: datetime | None = None) -> ReapReport:
                .values_list("id", flat=True)[:REAP_BATCH])
     for job_id in waiting:
         report.reenqueued.append(str(job_id))
-        transaction.on_commit(lambda job_id=str(job_id): enqueue_job(job_id))
+        transaction.on_commit(partial(enqueue_job, str(job_id)))
     old = Job.objects.filter(state__in=Job.FINISHED_STATES,
                              finished_at__lt=now - timedelta(days=KEEP_FINISHED_DAYS))
     report.pruned = old.delete()[0]

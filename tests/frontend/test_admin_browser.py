@@ -1,5 +1,6 @@
 """A real browser on the admin pages of a real server with its task consumer: sign in, revert a
-channel with its button, start a task from the import page and watch its progress bar end.
+channel with its button, export it to a folder and start a rescan, watching each task's progress
+bar end.
 
 Debian's chromium through Playwright (never `playwright install`); every wait bounded; the
 browser talks to 127.0.0.1 only, and the test checks that and that no request failed.
@@ -90,6 +91,22 @@ def test_an_admin_reverts_a_channel_and_runs_a_task(page, admin_server, tmp_path
     assert "now serves version 1" in page.locator(".messages").inner_text()
     assert "Serving version 1" in page.locator("main").inner_text()
     page.screenshot(path=str(tmp_path / "admin-channel.png"), full_page=True)
+
+    # Export to a folder: the form posts to /api/tasks/ and the new task's bar fills.
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    page.fill("#export-drive", str(drive))
+    page.get_by_role("button", name="Export").click()
+    exported = page.locator("[data-task-list] [data-task-id]").first
+    exported.wait_for()
+    page.wait_for_function(
+        "['done', 'failed'].includes(document.querySelector('[data-task-list] [data-task-id]')"
+        ".getAttribute('data-task-state'))", timeout=WAIT_MS)
+    assert exported.get_attribute("data-task-state") == "done", exported.inner_text()
+    assert exported.locator("progress").get_attribute("value") == "100"
+    databases = list((drive / "KOLIBRI_DATA" / "content" / "databases").glob("*.sqlite3"))
+    assert len(databases) == 1
+    page.screenshot(path=str(tmp_path / "admin-export.png"), full_page=True)
 
     page.get_by_role("link", name="Delete this channel…").click()
     page.wait_for_url(f"{admin_server.url}/admin/channels/*/delete/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,8 +15,7 @@ from tests.jobs.conftest import STEPS_KIND
 pytestmark = pytest.mark.django_db
 
 JOB_FIELDS = {"id", "kind", "state", "progress", "stage", "stage_done", "stage_total", "stages",
-              "error",
-              "params", "channel_id", "result", "created_by", "created_at", "started_at",
+              "summary", "error", "params", "channel_id", "result", "created_by", "created_at", "started_at",
               "finished_at", "heartbeat_at", "attempts", "cancel_requested"}
 
 
@@ -25,7 +25,7 @@ def signed_in(user) -> Client:
     return client
 
 
-def post(client: Client, body: object, **extra: str):
+def post(client: Client, body: object, **extra: Any):
     return client.post("/api/tasks/", json.dumps(body), content_type="application/json", **extra)
 
 
@@ -40,6 +40,7 @@ def test_an_admin_starts_a_scan_and_follows_it(admin_user, on_commit):
     assert body["kind"] == "scan" and body["state"] == "done" and body["progress"] == 100
     assert body["error"] == "" and body["created_by"] == "alice"
     assert body["result"] == {"registered": [], "rejected": {}, "missing": [], "unchanged": 0}
+    assert body["summary"] == "0 registered, 0 rejected, 0 missing"
 
 
 def test_anonymous_visitors_must_sign_in(db):

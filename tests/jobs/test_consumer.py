@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -34,11 +35,11 @@ def signed_in_session(server: ServerProcess) -> requests.Session:
                                   "csrfmiddlewaretoken": token.group(1)},
                             allow_redirects=False)
     assert response.status_code == 302, response.text[:500]
-    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    session.headers["X-CSRFToken"] = session.cookies.get("csrftoken") or ""
     return session
 
 
-def wait_for_end(session: requests.Session, url: str) -> tuple[dict[str, object], set[str]]:
+def wait_for_end(session: requests.Session, url: str) -> tuple[dict[str, Any], set[str]]:
     deadline = time.monotonic() + WAIT_SECONDS
     seen_states: set[str] = set()
     while time.monotonic() < deadline:

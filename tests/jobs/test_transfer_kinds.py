@@ -79,6 +79,7 @@ def test_an_export_task_writes_the_channel_to_a_drive(make_channel, admin_user, 
     assert job.result["export"]["copied"] == built.file_count
     assert job.result["export"]["failures"] == 0 and job.progress == 100
     assert set(job.stages) >= {"files", "bytes"}
+    assert job.summary == f"{built.file_count} files copied, 0 already on the drive"
 
 
 def test_an_import_task_installs_the_channel_and_its_files(make_channel, admin_user, on_commit,
@@ -95,6 +96,7 @@ def test_an_import_task_installs_the_channel_and_its_files(make_channel, admin_u
     assert len(stored(content)) == built.file_count
     assert job.result["channel"]["installed"] is True
     assert job.result["content"]["copied"] == built.file_count
+    assert job.summary == f"version 1 installed; {built.file_count} files copied, 0 already here"
 
 
 def test_an_older_version_on_the_drive_fails_with_the_reason(make_channel, admin_user,

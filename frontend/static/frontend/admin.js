@@ -81,6 +81,8 @@
     if (stage) { stage.textContent = stageText(job); }
     var error = field(item, "error");
     if (error) { error.textContent = job.error || ""; error.hidden = !job.error; }
+    var summary = field(item, "summary");
+    if (summary) { summary.textContent = job.summary || ""; summary.hidden = !job.summary; }
     var cancel = item.querySelector("[data-task-cancel]");
     if (cancel) {
       cancel.hidden = !ACTIVE[job.state];
