@@ -124,10 +124,14 @@ def _receive(response: http.client.HTTPResponse, part: Path, offset: int, limit:
     declared = response.headers.get("Content-Length")
     received = 0
     part.parent.mkdir(parents=True, exist_ok=True)
-    with open(part, "ab" if offset else "wb") as writer:
+    # Unbuffered: every byte received is in the file at once, so even a SIGKILL or a power
+    # cut (not only Ctrl-C) leaves a .part that the next run resumes from.
+    with open(part, "ab" if offset else "wb", buffering=0) as writer:
         while True:
             try:
-                chunk = response.read(CHUNK_SIZE)
+                # read1: what has arrived (up to CHUNK_SIZE), so a slow link still shows
+                # progress and an interruption keeps every byte received in the .part.
+                chunk = response.read1(CHUNK_SIZE)
             except (OSError, http.client.HTTPException) as error:
                 raise SourceReadError(label, error) from error
             if not chunk:
@@ -143,7 +147,6 @@ def _receive(response: http.client.HTTPResponse, part: Path, offset: int, limit:
                 raise
             on_bytes(len(chunk))
         try:
-            writer.flush()
             os.fsync(writer.fileno())
         except OSError as error:
             _drop_on_disk_full(part, error)
