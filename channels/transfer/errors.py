@@ -136,7 +136,7 @@ class DestinationWriteError(TransferError):
     exit_code = 6
     http_status = 502
 
-    def __init__(self, where: Path | str, error: BaseException) -> None:
+    def __init__(self, where: Path | str, error: object) -> None:
         super().__init__(f"cannot write to {where} ({error}); was the drive removed? "
                          f"Run again to resume")
 

@@ -53,6 +53,7 @@ from channels.transfer.selection import (
     FileRef,
     covering_roots,
     distinct_files,
+    parse_node_ids,
     read_node_files,
     read_tree,
     select_nodes,
@@ -95,6 +96,7 @@ def export_to_drive(channel_id: str, drive: Path, *, with_files: bool,
                     progress: ProgressSink) -> ExportResult:
     """See the module doc. Raises FilesFailedError at the end if some files could not be
     exported (the rest, the manifest and the database are written)."""
+    node_ids, exclude_node_ids = parse_node_ids(node_ids), parse_node_ids(exclude_node_ids)
     channel = Channel.objects.servable().filter(id=channel_id).first()
     if channel is None:
         raise ChannelNotFoundError(channel_id)

@@ -38,7 +38,13 @@ from channels.transfer.errors import (
     TransferError,
 )
 from channels.transfer.locking import import_lock, is_import_running
-from channels.transfer.selection import read_files, read_tree, select_nodes, subtrees_of
+from channels.transfer.selection import (
+    parse_node_ids,
+    read_files,
+    read_tree,
+    select_nodes,
+    subtrees_of,
+)
 from channels.versions import version_database_path
 from routers.registry import channel_database_path
 
@@ -97,6 +103,7 @@ def run_content_import(channel_id: str, *, kind: str, source: str, store: FileSt
     Raises FilesFailedError at the end if some files were missing or damaged there.
     """
     progress = progress or NO_PROGRESS
+    node_ids, exclude_node_ids = parse_node_ids(node_ids), parse_node_ids(exclude_node_ids)
     with import_lock(channel_id):
         channel, database = served_version_file(channel_id, import_hint)
         tree = read_tree(database)

@@ -59,7 +59,9 @@ def _open(url: str, label: str, headers: dict[str, str] | None = None
           ) -> http.client.HTTPResponse:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
     try:
-        return urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS)  # noqa: S310 - http(s) only
+        response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 - http(s) only
+            request, timeout=TIMEOUT_SECONDS)
+        return response
     except urllib.error.HTTPError as error:
         error.close()
         if error.code == 404:

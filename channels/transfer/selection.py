@@ -64,11 +64,17 @@ class ChannelTree:
 
 
 def parse_node_ids(value: str | Iterable[str] | None) -> list[str] | None:
-    """"a,b" or ["a", "b"] -> checked ids; None or empty stays None (no selection given)."""
+    """"a,b" or ["a", "b"] -> checked ids; None or empty stays None (no selection given).
+
+    Spaces around the commas of a typed list are dropped; ids given as a list are taken as
+    they are (a trailing newline there is an error, not something to tidy up).
+    """
     if value is None:
         return None
-    parts = value.split(",") if isinstance(value, str) else list(value)
-    ids = [part.strip() for part in parts if part.strip()]
+    if isinstance(value, str):
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+    else:
+        ids = list(value)
     bad = [node_id for node_id in ids if CHANNEL_ID_PATTERN.fullmatch(node_id) is None]
     if bad:
         raise BadTransferArgumentError(

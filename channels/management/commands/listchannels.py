@@ -10,6 +10,7 @@ installed channels have the fields of `GET /api/channels/` plus `state`, `proble
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def channel_listing(channel: Channel,
     return row
 
 
-def table(rows: list[tuple[str, ...]], right_aligned: set[int]) -> list[str]:
+def table(rows: Sequence[tuple[str, ...]], right_aligned: set[int]) -> list[str]:
     """Columns padded to their widest cell; the last column is left as it is."""
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     lines = []
