@@ -108,12 +108,16 @@ def beat(job_id: str, attempt: int, **fields: Any) -> bool:
     """Write `fields` to the row if it is still this delivery's and not cancelled.
 
     False means stop: a cancel was requested, or the row was re-queued, reaped or finished.
+    After a cancel the heartbeat alone is still written: this worker is alive and stopping
+    (it may be inside one long copy), so the reaper must not take it for dead meanwhile.
     """
     from jobs.models import Job
 
-    updated = Job.objects.filter(id=job_id, state=Job.State.RUNNING, attempts=attempt,
-                                 cancel_requested=False).update(**fields)
-    return updated == 1
+    row = Job.objects.filter(id=job_id, state=Job.State.RUNNING, attempts=attempt)
+    if row.filter(cancel_requested=False).update(**fields):
+        return True
+    row.update(heartbeat_at=fields.get("heartbeat_at") or timezone.now())
+    return False
 
 
 class HeartbeatPulse:

@@ -106,3 +106,18 @@ def test_a_disabled_pulse_starts_no_thread():
     job = running()
     with HeartbeatPulse(JobProgress(str(job.id), attempt=1), interval=0.01, enabled=False) as pulse:
         assert pulse._thread is None
+
+
+def test_a_cancelled_job_keeps_its_heartbeat_while_it_stops():
+    """The reaper must not take a worker that is winding down for a dead one."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(hours=1)
+    job = running(heartbeat_at=old, cancel_requested=True)
+    progress = JobProgress(str(job.id), attempt=1)
+    with pytest.raises(JobCancelledError):
+        progress.check()
+    job.refresh_from_db()
+    assert job.heartbeat_at > old and job.stage == ""
