@@ -54,6 +54,7 @@ def check_channel_database(path: Path, expected_channel_id: str | None = None, *
         _check_integrity(connection, path, full)
         _check_schema(connection, path)
         info = _read_metadata(connection, path)
+        _check_tree(connection, path, info.channel_id)
     except sqlite3.DatabaseError as error:
         raise InvalidChannelDatabaseError(path, str(error)) from None
     finally:
@@ -110,6 +111,33 @@ def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
     if missing:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise InvalidChannelDatabaseError(path, f"missing {shown}")
+
+
+def _check_tree(connection: sqlite3.Connection, path: Path, channel_id: str) -> None:
+    """One tree: one root, every parent present, MPTT intervals that nest."""
+    roots = connection.execute(
+        "SELECT COUNT(*) FROM content_contentnode WHERE parent_id IS NULL").fetchone()[0]
+    if roots != 1:
+        raise InvalidChannelDatabaseError(path, f"the tree has {roots} roots, not 1")
+    orphans = connection.execute(
+        "SELECT COUNT(*) FROM content_contentnode AS child "
+        "LEFT JOIN content_contentnode AS parent ON parent.id = child.parent_id "
+        "WHERE child.parent_id IS NOT NULL AND parent.id IS NULL").fetchone()[0]
+    if orphans:
+        raise InvalidChannelDatabaseError(path, f"{orphans} nodes name a parent that is missing")
+    misplaced = connection.execute(
+        "SELECT COUNT(*) FROM content_contentnode AS child "
+        "JOIN content_contentnode AS parent ON parent.id = child.parent_id "
+        "WHERE NOT (parent.lft < child.lft AND child.lft < child.rght "
+        "AND child.rght < parent.rght AND child.level = parent.level + 1)").fetchone()[0]
+    if misplaced:
+        raise InvalidChannelDatabaseError(
+            path, f"{misplaced} nodes lie outside their parent in the tree (lft/rght/level)")
+    foreign = connection.execute(
+        "SELECT COUNT(*) FROM content_contentnode WHERE channel_id != ?",
+        (channel_id,)).fetchone()[0]
+    if foreign:
+        raise InvalidChannelDatabaseError(path, f"{foreign} nodes belong to another channel")
 
 
 def _read_metadata(connection: sqlite3.Connection, path: Path) -> ChannelDatabaseInfo:
