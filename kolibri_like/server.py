@@ -2,19 +2,22 @@
 
 1. Migrate the default database, collect static files, register channel files found on disk,
    create the first admin if there is none.
-2. Start the Huey consumer as a child process (so a crash in one does not take the other).
+2. Start the Huey consumer as a child process (so a crash in one does not take the other),
+   and start it again if it dies.
 3. Serve the WSGI application with waitress until SIGINT/SIGTERM, then stop the consumer.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import subprocess
 import sys
 import threading
 from types import FrameType
 
+logger = logging.getLogger(__name__)
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8000
 SERVER_THREADS = 16
@@ -58,8 +61,56 @@ def prepare_server() -> None:
     ensure_initial_admin(announce=print)
 
 
-def start_consumer() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "kolibri_like.cli", "run_huey"])
+class ConsumerSupervisor:
+    """Runs the task consumer as a child process and starts it again if it dies.
+
+    A consumer killed by the kernel (out of memory on a small box) would otherwise leave every
+    queued task waiting until someone restarts the server. Restarts back off up to a minute.
+    """
+
+    POLL_SECONDS = 2.0
+    MAX_BACKOFF_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="consumer-supervisor",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self.process = self._spawn()
+        self._thread.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "kolibri_like.cli", "run_huey"])
+
+    def _watch(self) -> None:
+        backoff = self.POLL_SECONDS
+        while not self._stopping.wait(self.POLL_SECONDS):
+            if self.process is None or self.process.poll() is None:
+                backoff = self.POLL_SECONDS
+                continue
+            code = self.process.returncode
+            logger.error("the task consumer exited with %s; starting it again in %.0f s",
+                         code, backoff)
+            if self._stopping.wait(backoff):
+                return
+            self.process = self._spawn()
+            self.restarts += 1
+            backoff = min(backoff * 2, self.MAX_BACKOFF_SECONDS)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def start_from_argv(argv: list[str]) -> int:
@@ -70,7 +121,9 @@ def start_from_argv(argv: list[str]) -> int:
 
     from kolibri_like.wsgi import application
 
-    consumer = None if arguments.no_consumer else start_consumer()
+    consumer = None if arguments.no_consumer else ConsumerSupervisor()
+    if consumer is not None:
+        consumer.start()
     server = create_server(application, host=arguments.host, port=arguments.port,
                            threads=SERVER_THREADS, ident="kolibri-like",
                            channel_timeout=300)
@@ -91,9 +144,5 @@ def start_from_argv(argv: list[str]) -> int:
             raise
     finally:
         if consumer is not None:
-            consumer.terminate()
-            try:
-                consumer.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                consumer.kill()
+            consumer.stop()
     return 0
