@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from content.availability import available_node_ids
 from content.models import ContentNode, File
 
 CARD_TEMPLATES = {
@@ -61,9 +62,10 @@ def thumbnail_urls(node_ids: Iterable[str]) -> dict[str, str]:
 def navigation_items(nodes: Iterable[ContentNode]) -> list[NavigationItem]:
     nodes = list(nodes)
     urls = thumbnail_urls(node.id for node in nodes)
+    available = available_node_ids(nodes)
     return [
         NavigationItem(id=node.id, title=node.title, description=node.description or "",
-                       kind=node.kind, available=node.available,
+                       kind=node.kind, available=node.id in available,
                        thumbnail_url=urls.get(node.id), template=card_template(node.kind))
         for node in nodes
     ]

@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 
 from content.constants import TOPIC
 from content.filters import FileFilter, NodeFilter, is_valid_node_id
+from content.availability import available_topic_ids
 from content.models import ContentNode, File
 from content.rendering import render_files
 from storage.files import present_checksums
@@ -146,16 +147,12 @@ def is_essential(file_row: File) -> bool:
 
 
 def node_is_available(node: ContentNode, file_rows: Iterable[File], present: set[str]) -> bool:
-    """The channel file's `available`, and for a resource, every essential file present here.
-
-    Topics keep the file's value (the builder derives it from their children).
-    """
-    if not node.available:
-        return False
+    """Device state (content.availability): a resource whose essential files are all here; a
+    topic with such a resource below it. The channel file's own column is not consulted."""
     if node.kind == TOPIC:
-        return True
-    return all(file_checksum(file_row) in present
-               for file_row in file_rows if is_essential(file_row))
+        return node.id in available_topic_ids(node._state.db or node.channel_id)
+    essential = [file_checksum(file_row) for file_row in file_rows if is_essential(file_row)]
+    return bool(essential) and all(checksum in present for checksum in essential)
 
 
 def node_cards(nodes: Sequence[ContentNode]) -> list[NodeCard]:

@@ -17,6 +17,7 @@ from django.http import Http404
 
 from channels.models import Channel
 from channels.selectors import servable_channels
+from content.availability import available_node_ids
 from content.models import ChannelMetadata, ContentNode, Language
 from content.navigation import NavigationItem, navigation_items
 from content.rendering import RenderedFile, Rendering, render_node
@@ -69,6 +70,7 @@ class ContentPage:
     node: ContentNode
     breadcrumbs: list[Breadcrumb]
     rendering: Rendering
+    available: bool = False
     captions: list[Caption] = field(default_factory=list)
     downloads: list[RenderedFile] = field(default_factory=list)
 
@@ -156,5 +158,6 @@ def content_page(channel_id: str, node_id: str) -> ContentPage:
     downloads = [item for item in (rendering.essential, *rendering.alternatives) if item]
     return ContentPage(channel=channel, node=node,
                        breadcrumbs=breadcrumbs(channel, node, include_self=False),
-                       rendering=rendering, captions=caption_tracks(rendering.supplementary),
+                       rendering=rendering, available=node.id in available_node_ids([node]),
+                       captions=caption_tracks(rendering.supplementary),
                        downloads=downloads)

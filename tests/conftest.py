@@ -62,8 +62,10 @@ def content_dir(tmp_path: Path, settings) -> Path:
         if is_valid_channel_id(alias) or alias.startswith("build-"):
             unregister_alias(alias)
     from channels.selectors import forget_channel_state
+    from content.availability import forget_availability
 
     forget_channel_state()
+    forget_availability()
 
 
 def small_tree(label: str, topics: int = 2, leaves: int = 3) -> NodeSpec:
