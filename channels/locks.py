@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import fcntl
 import os
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from django.conf import settings
 
@@ -28,18 +28,22 @@ def lock_path(channel_id: str) -> Path:
 
 
 @contextmanager
-def channel_lock(channel_id: str) -> Iterator[None]:
-    path = lock_path(channel_id)
+def exclusive_file_lock(path: Path, busy_error: Callable[[], Exception]) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if needed), or raise `busy_error()` at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ChannelBusyError(channel_id) from None
+            raise busy_error() from None
         try:
             yield
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:
         os.close(descriptor)
+
+
+def channel_lock(channel_id: str) -> AbstractContextManager[None]:
+    return exclusive_file_lock(lock_path(channel_id), lambda: ChannelBusyError(channel_id))

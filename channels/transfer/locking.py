@@ -12,15 +12,14 @@ a SIGKILL or a power cut never leaves a transfer "running".
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from django.conf import settings
 
+from channels.locks import exclusive_file_lock
 from channels.transfer.errors import TransferBusyError
 from routers.ids import is_valid_channel_id
 
@@ -29,22 +28,8 @@ def _lock_file(name: str) -> Path:
     return Path(settings.CONTENT_DIR) / "locks" / f"transfer-{name}.lock"
 
 
-@contextmanager
-def _exclusive(name: str, what: str) -> Iterator[None]:
-    path = _lock_file(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TransferBusyError(what) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        os.close(descriptor)
+def _exclusive(name: str, what: str) -> AbstractContextManager[None]:
+    return exclusive_file_lock(_lock_file(name), lambda: TransferBusyError(what))
 
 
 def import_lock(channel_id: str) -> AbstractContextManager[None]:
