@@ -25,6 +25,8 @@ STAGE_LABELS = {
     "thumbnails": "nodes planned",
     "files": "files stored",
     "nodes": "nodes written",
+    "bytes": "bytes copied",
+    "database": "database copied",
 }
 BAR_WIDTH = 30
 BAR_INTERVAL = 0.1

@@ -57,6 +57,9 @@ class JobCancelledError(BaseException):
     the state a re-run resumes from.
     """
 
+    # Read by services that must not import jobs (channels.transfer.imports labels the stop).
+    is_cancellation = True
+
     def __init__(self, job_id: object) -> None:
         super().__init__(f"task {job_id} was cancelled")
         self.job_id = job_id

@@ -180,6 +180,8 @@ def _stop(row: ContentImport, result: ContentImportResult, error: BaseException)
         row.problem = str(error)[:2000]
     elif isinstance(error, KeyboardInterrupt):
         row.problem = "interrupted (Ctrl-C or SIGTERM)"
+    elif getattr(error, "is_cancellation", False):
+        row.problem = "cancelled; resume it to continue where it stopped"
     else:
         row.problem = f"stopped: {error.__class__.__name__}: {error}"[:2000]
     try:
