@@ -41,6 +41,7 @@ test: $(TEST_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
+	$(BIN)/python -m scripts.kolibri_env
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-services
 
