@@ -61,3 +61,30 @@ def read_node_files(path: Path) -> set[NodeFileRow]:
 def storage_names(files: set[NodeFileRow]) -> set[str]:
     """The storage file names (`<md5>.<ext>`) a set of file rows needs."""
     return {f"{row.checksum}.{row.extension}" for row in files}
+
+
+# The tables of CHANNEL_FORMAT.md. `available` is device state (which files this server has),
+# not channel content, so it is left out of node-for-node comparisons.
+CHANNEL_TABLES = (
+    "content_channelmetadata", "content_contentnode", "content_file", "content_localfile",
+    "content_language", "content_assessmentmetadata", "content_contenttag",
+    "content_contentnode_tags", "content_contentnode_related",
+    "content_contentnode_has_prerequisite", "content_license",
+)
+DEVICE_STATE_COLUMNS = frozenset({"available"})
+
+
+def read_table(path: Path, table: str, columns: list[str] | None = None) -> list[tuple[object, ...]]:
+    """Every row of `table` (the given columns, by default all but device state), sorted."""
+    with _connect(path) as connection:
+        if columns is None:
+            columns = table_columns(path, table)
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        rows = connection.execute(f'SELECT {quoted} FROM "{table}"').fetchall()
+    return sorted(rows, key=repr)
+
+
+def table_columns(path: Path, table: str) -> list[str]:
+    with _connect(path) as connection:
+        return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')
+                if row[1] not in DEVICE_STATE_COLUMNS]
