@@ -1,7 +1,7 @@
 """`kolibri-like start`: prepare the server, then run the web server and the task consumer.
 
-1. Migrate the default database, collect static files, register channel files found on disk,
-   create the first admin if there is none.
+1. Migrate the default database, collect static files, run start-up recovery (`recover`),
+   register channel files found on disk, create the first admin if there is none.
 2. Start the Huey consumer as a child process (so a crash in one does not take the other),
    and start it again if it dies.
 3. Serve the WSGI application with waitress until SIGINT/SIGTERM, then stop the consumer.
@@ -55,6 +55,8 @@ def prepare_server() -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    # Before the scan: finish what a crash left half-done, so the scan sees whole channels.
+    call_command("recover")
     call_command("scanchannels")
     from accounts.services import ensure_initial_admin
 
