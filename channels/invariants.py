@@ -34,6 +34,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from channels.checks import check_channel_database, read_channel_metadata
@@ -286,7 +287,9 @@ def _check_imports(report: InvariantReport) -> None:
 def _check_jobs(report: InvariantReport) -> None:
     reap_stale_jobs()
     stale_before = timezone.now() - timedelta(seconds=float(job_setting("STALE_AFTER_SECONDS")))
-    stale = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__lt=stale_before)
+    stale = Job.objects.filter(state=Job.State.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before)
+        | Q(heartbeat_at__isnull=True, started_at__lt=stale_before))
     for job_id, kind in stale.values_list("id", "kind").iterator(chunk_size=500):
         report.add("job", "job running with a stale heartbeat after a reaper run",
                    f"task {job_id} ({kind})",

@@ -25,6 +25,8 @@ is skipped), and temp leftovers go only when untouched for an hour.
 from __future__ import annotations
 
 import itertools
+import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -43,6 +45,7 @@ from channels.selectors import forget_channel_state
 from channels.services import register_channel
 from channels.transfer.locking import is_import_running
 from channels.versions import (
+    VersionFileReadError,
     _link_or_copy,
     _make_current,
     record_found_version,
@@ -52,7 +55,11 @@ from jobs.services import reap_stale_jobs
 from routers.registry import channel_database_path
 from storage.temp import database_leftovers, newest_stamp
 
+logger = logging.getLogger(__name__)
 LEFTOVER_MAX_AGE_SECONDS = 60 * 60
+# What a damaged file or folder raises during one channel's repair: reported, and the next
+# channel is repaired anyway (one bad channel must never keep the server from starting).
+REPAIR_ERRORS = (InvalidChannelDatabaseError, VersionFileReadError, OSError, sqlite3.Error)
 MAX_TEMP_ENTRIES = 100_000
 MAX_IMPORT_ROWS = 1000
 INTERRUPTED_PROBLEM = ("stopped without finishing (the process was killed or the server lost "
@@ -80,7 +87,8 @@ def recover(*, now: float | None = None) -> RecoveryReport:
 
 @contextmanager
 def _held(channel_id: str, report: RecoveryReport) -> Iterator[bool]:
-    """The channel's lock if free (True), else a note in the report (False)."""
+    """The channel's lock if free (True), else a note in the report (False). A damaged file met
+    while repairing the channel is reported, not raised."""
     with ExitStack() as stack:
         try:
             stack.enter_context(channel_lock(channel_id))
@@ -88,7 +96,12 @@ def _held(channel_id: str, report: RecoveryReport) -> Iterator[bool]:
             report.left.append(f"channel {channel_id}: another operation holds it; not checked")
             yield False
             return
-        yield True
+        try:
+            yield True
+        except REPAIR_ERRORS as error:
+            logger.warning("recovery of channel %s stopped: %s", channel_id, error)
+            report.left.append(f"channel {channel_id}: not repaired ({error}); see "
+                               "`checkinvariants`")
 
 
 def _checked(path: Path, channel_id: str) -> ChannelDatabaseInfo | None:
@@ -133,10 +146,16 @@ def _finish_install(channel_id: str, report: RecoveryReport) -> None:
         _adopt_served_file(channel_id, info)
         report.repairs.append(f"channel {channel_id}: install finished, serving version "
                               f"{info.version} (the served file was already in place)")
-    elif kept:
-        _make_current(channel_id, kept[0])
+        return
+    intact = next((row for row in kept
+                   if _checked(version_database_path(channel_id, row.number), channel_id)), None)
+    if intact is not None:
+        _make_current(channel_id, intact)
         report.repairs.append(f"channel {channel_id}: install finished, version "
-                              f"{kept[0].number} made current")
+                              f"{intact.number} made current")
+    elif kept:
+        report.left.append(f"channel {channel_id}: stuck being installed, and no kept version "
+                           "passes the checks; delete it (`deletechannel`) and import it again")
     else:
         Channel.objects.filter(id=channel_id).delete()
         forget_channel_state(channel_id)
@@ -145,11 +164,27 @@ def _finish_install(channel_id: str, report: RecoveryReport) -> None:
 
 
 def _align_registry(report: RecoveryReport) -> None:
-    servable = list(Channel.objects.servable().values_list("id", flat=True))
-    for channel_id in servable:
+    servable = list(Channel.objects.servable().values_list("id", "version"))
+    for channel_id, version in servable:
+        # Looked at without the lock first: taking every channel's lock would make a publish
+        # started meanwhile fail as busy. Under the lock, _align_channel looks again.
+        if _is_aligned(channel_id, version):
+            continue
         with _held(channel_id, report) as held:
             if held:
                 _align_channel(channel_id, report)
+
+
+def _is_aligned(channel_id: str, version: int) -> bool:
+    served = channel_database_path(channel_id)
+    if not served.is_file() or not version_database_path(channel_id, version).is_file():
+        return False
+    if not ChannelVersion.objects.filter(channel_id=channel_id, number=version).exists():
+        return False
+    try:
+        return read_channel_metadata(served, channel_id).version == version
+    except InvalidChannelDatabaseError:
+        return False
 
 
 def _align_channel(channel_id: str, report: RecoveryReport) -> None:
@@ -158,7 +193,7 @@ def _align_channel(channel_id: str, report: RecoveryReport) -> None:
     kept_path = version_database_path(channel_id, channel.version)
     row = ChannelVersion.objects.filter(channel_id=channel_id, number=channel.version).first()
     if not served.is_file():
-        if row is not None and kept_path.is_file():
+        if row is not None and _checked(kept_path, channel_id) is not None:
             _make_current(channel_id, row)
             report.repairs.append(f"channel {channel_id}: served file was missing; restored "
                                   f"version {row.number} from its kept copy")

@@ -239,3 +239,43 @@ def test_start_runs_recovery_before_the_scan(tmp_path: Path):
     finally:
         server.stop()
         server.drop_database()
+
+
+def test_a_channel_another_operation_holds_is_left_alone(make_channel):
+    from channels.locks import channel_lock
+
+    channel_id = two_versions(make_channel)
+    swap_served_file(channel_id, 1)
+    with channel_lock(channel_id):
+        report = recover()
+        assert report.repairs == []
+        assert report.left == [f"channel {channel_id}: another operation holds it; not checked"]
+        judged = check_invariants()
+        assert judged.ok and judged.busy == [channel_id], "a switch in flight is not a violation"
+    assert Channel.objects.get(id=channel_id).version == 2
+    assert recover().repairs and Channel.objects.get(id=channel_id).version == 1
+
+
+def test_a_stuck_install_whose_kept_file_is_corrupt_is_not_served(make_channel, monkeypatch):
+    channel_id = crash_in_make_current(monkeypatch, make_channel)
+    corrupt(version_database_path(channel_id, 1))
+    report = recover()
+    assert report.repairs == []
+    assert "no kept version passes the checks" in report.left[0]
+    assert not channel_database_path(channel_id).exists()
+    assert checks_of(check_invariants()) == ["installing"]
+
+
+def test_one_damaged_channel_does_not_stop_the_repair_of_the_others(make_channel, monkeypatch):
+    channel_id = two_versions(make_channel)
+    other_id = Channel.objects.exclude(id=channel_id).get().id
+    channel_database_path(other_id).unlink()
+    swap_served_file(channel_id, 1)
+
+    def broken_disk(channel_id, version):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("channels.recovery._make_current", broken_disk)
+    report = recover()
+    assert any(other_id in line and "Input/output error" in line for line in report.left)
+    assert Channel.objects.get(id=channel_id).version == 1, "the other channel was repaired"
