@@ -19,12 +19,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from scripts.kolibri_env import KolibriEnv
+from tests.interop.channel_rows import NodeFileRow, NodeRow
 from tests.servers import free_port
 
 COMMAND_TIMEOUT_SECONDS = 180
@@ -152,6 +154,30 @@ def get_json(url: str) -> Any:
 def get_bytes(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
         return bytes(response.read())
+
+
+def walk_kolibri_tree(base_url: str, root_id: str, *,
+                      limit: int) -> tuple[dict[str, NodeRow], set[NodeFileRow]]:
+    """Every node Kolibri lists under `root_id`, one `?parent=` request per topic, as Kolibri's
+    own browse page asks; stops with a failure past `limit` nodes (no endless walk). Kolibri
+    lists only the nodes it has available (all their files imported, of kinds it knows)."""
+    root = get_json(f"{base_url}/api/content/contentnode/{root_id}/")
+    nodes: dict[str, NodeRow] = {}
+    files: set[NodeFileRow] = set()
+    queue: deque[dict[str, Any]] = deque([root])
+    while queue:
+        node = queue.popleft()
+        assert len(nodes) < limit, f"Kolibri lists more than the {limit} nodes we exported"
+        nodes[node["id"]] = NodeRow(node["parent"], node["title"], node["kind"])
+        for listed_file in node["files"]:
+            lang = listed_file["lang"]
+            files.add(NodeFileRow(node["id"], listed_file["checksum"], listed_file["extension"],
+                                  listed_file["preset"], listed_file["supplementary"],
+                                  listed_file["thumbnail"], lang["id"] if lang else None))
+        if node["kind"] == "topic":
+            children = get_json(f"{base_url}/api/content/contentnode/?parent={node['id']}")
+            queue.extend(children["results"] if isinstance(children, dict) else children)
+    return nodes, files
 
 
 def _wait_until_answering(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:

@@ -8,20 +8,17 @@ the same bytes, and its storage holds files whose MD5s are their names.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from pathlib import Path
-from typing import Any
 
-from tests.interop.channel_rows import (
-    NodeFileRow,
-    NodeRow,
-    read_channel,
-    read_node_files,
-    read_nodes,
-    storage_names,
-)
+from tests.interop.channel_rows import read_channel, read_node_files, read_nodes, storage_names
 from tests.interop.conftest import OurChannel
-from tests.interop.kolibri import KolibriHome, checksums_of_files, get_bytes, get_json
+from tests.interop.kolibri import (
+    KolibriHome,
+    checksums_of_files,
+    get_bytes,
+    get_json,
+    walk_kolibri_tree,
+)
 
 
 def test_kolibri_imports_our_drive_with_the_same_nodes_and_bytes(
@@ -63,25 +60,3 @@ def test_kolibri_imports_our_drive_with_the_same_nodes_and_bytes(
                    f"{row.checksum}.{row.extension}")
             assert hashlib.md5(get_bytes(url)).hexdigest() == row.checksum, url
 
-
-def walk_kolibri_tree(base_url: str, root_id: str, *,
-                      limit: int) -> tuple[dict[str, NodeRow], set[NodeFileRow]]:
-    """Every node Kolibri lists under `root_id`, one `?parent=` request per topic, as Kolibri's
-    own browse page asks; stops with a failure past `limit` nodes (no endless walk)."""
-    root = get_json(f"{base_url}/api/content/contentnode/{root_id}/")
-    nodes: dict[str, NodeRow] = {}
-    files: set[NodeFileRow] = set()
-    queue: deque[dict[str, Any]] = deque([root])
-    while queue:
-        node = queue.popleft()
-        assert len(nodes) < limit, f"Kolibri lists more than the {limit} nodes we exported"
-        nodes[node["id"]] = NodeRow(node["parent"], node["title"], node["kind"])
-        for listed_file in node["files"]:
-            lang = listed_file["lang"]
-            files.add(NodeFileRow(node["id"], listed_file["checksum"], listed_file["extension"],
-                                  listed_file["preset"], listed_file["supplementary"],
-                                  listed_file["thumbnail"], lang["id"] if lang else None))
-        if node["kind"] == "topic":
-            children = get_json(f"{base_url}/api/content/contentnode/?parent={node['id']}")
-            queue.extend(children["results"] if isinstance(children, dict) else children)
-    return nodes, files
