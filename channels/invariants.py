@@ -10,7 +10,8 @@ Checks, in order:
 1. every servable channel's current file exists, passes `quick_check` (`integrity_check` with
    `full`) with `trusted_schema=OFF`, holds the channel id it is filed under, and its version
    number is the registry's; no registry row is stuck "being installed";
-2. every kept version has its file under `databases/versions/<channel_id>/<n>.sqlite3`;
+2. every kept version has its file under `databases/versions/<channel_id>/<n>.sqlite3`, and
+   every such file has its version row (else an install stopped before registering it);
 3. every stored file a kept version references and the file registry claims present exists with
    its registered size, and a sample (all with `full`) hashes to its name. A file with no
    registry row is "not imported" (a partial import), not a violation;
@@ -46,6 +47,7 @@ from channels.versions import version_database_path
 from jobs.conf import job_setting
 from jobs.models import Job
 from jobs.services import reap_stale_jobs
+from routers.ids import is_valid_channel_id
 from routers.registry import channel_database_path
 from storage.gc import maintenance_lock
 from storage.models import StoredFile
@@ -61,6 +63,7 @@ TEMP_MAX_AGE_SECONDS = 2 * 24 * 60 * 60
 # Findings kept per check; beyond this they are counted, not listed (bounded output).
 MAX_LISTED_PER_CHECK = 100
 MAX_TEMP_ENTRIES = 100_000
+MAX_VERSION_FILES = 100_000
 QUERY_CHUNK = 900
 LOCK_WAIT_SECONDS = 30.0
 
@@ -119,6 +122,7 @@ def check_invariants(*, full: bool = False, md5_sample: int = DEFAULT_MD5_SAMPLE
     report = InvariantReport()
     _check_channels(report, full)
     _check_versions(report)
+    _check_orphan_versions(report)
     _check_stored_files(report, full, md5_sample)
     _check_temp(report, time.time() if now is None else now)
     _check_imports(report)
@@ -198,6 +202,45 @@ def _check_versions(report: InvariantReport) -> None:
                    "the file back")
         report.add("version-file", f"kept version {number} of channel {channel_id} has no file",
                    str(path), fix)
+
+
+def version_files_on_disk() -> list[tuple[str, int, Path]]:
+    """(channel_id, number, path) of every `versions/<channel_id>/<n>.sqlite3` (bounded)."""
+    root = Path(settings.CONTENT_DATABASE_DIR) / "versions"
+    if not root.is_dir():
+        return []
+    found: list[tuple[str, int, Path]] = []
+    folders = sorted(itertools.islice(root.iterdir(), MAX_VERSION_FILES))
+    for folder in folders:
+        if not is_valid_channel_id(folder.name) or not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in sorted(itertools.islice(folder.glob("*.sqlite3"), MAX_VERSION_FILES)):
+            number = path.name.removesuffix(".sqlite3")
+            if number.isascii() and number.isdigit() and path.is_file():
+                found.append((folder.name, int(number), path))
+            if len(found) >= MAX_VERSION_FILES:
+                return found
+    return found
+
+
+def orphan_version_files() -> list[tuple[str, int, Path]]:
+    """Version files without a version row: an install stopped between placing the file and
+    registering it (it holds the channel's lock throughout, so a busy channel's are not)."""
+    rows = set(ChannelVersion.objects.values_list("channel_id", "number"))
+    return [(channel_id, number, path) for channel_id, number, path in version_files_on_disk()
+            if (channel_id, number) not in rows]
+
+
+def _check_orphan_versions(report: InvariantReport) -> None:
+    for channel_id, number, path in orphan_version_files():
+        if is_channel_busy(channel_id):
+            report.busy.append(channel_id)
+            continue
+        if ChannelVersion.objects.filter(channel_id=channel_id, number=number).exists():
+            continue  # registered while we looked
+        report.add("version-file", f"version file without a registry row (an install of "
+                   f"version {number} of channel {channel_id} stopped before registering it)",
+                   str(path), "`recover` removes it; run the install again")
 
 
 def _check_stored_files(report: InvariantReport, full: bool, md5_sample: int) -> None:

@@ -4,14 +4,17 @@ else does, and safe if something does: each channel is repaired under its lock (
 is skipped), and temp leftovers go only when untouched for an hour.
 
 1. Registry rows stuck "being installed" (a new channel whose install stopped): a served file
-   that passes the checks is adopted; else the newest kept version is made current; versions
-   whose file never arrived are forgotten, and a channel with nothing left is forgotten too.
+   that passes the checks is adopted; else the newest kept version that passes them is made
+   current; versions whose file never arrived are forgotten, and a channel with nothing left
+   is forgotten too.
 2. Served file against registry: what readers see is the truth. A served file holding another
    version than the registry says (killed between the rename and the registry update) updates
    the registry; a missing served file is restored from the kept copy of the current version;
    a missing kept copy of the current version is restored from the served file.
 3. Kept versions whose file is gone are forgotten (a revert to them is impossible), but only
    while the channel's served file is there, so an unmounted content drive forgets nothing.
+   Version files with no version row (an install stopped between placing the file and
+   registering it) are removed, so that running the install again completes it.
 4. Leftovers older than an hour: `.swap-*`, `*.part`, `*.partial` in the databases folders and
    `put-*.part` in the temp area. (`purgetemp` removes the rest of the temp area after a day.)
 5. Jobs whose worker died: the reaper retries or fails them.
@@ -38,7 +41,7 @@ from django.utils import timezone
 
 from channels.checks import ChannelDatabaseInfo, check_channel_database, read_channel_metadata
 from channels.errors import ChannelBusyError, InvalidChannelDatabaseError
-from channels.invariants import BEING_INSTALLED
+from channels.invariants import BEING_INSTALLED, orphan_version_files
 from channels.locks import channel_lock
 from channels.models import Channel, ChannelVersion, ContentImport
 from channels.selectors import forget_channel_state
@@ -53,6 +56,7 @@ from channels.versions import (
 )
 from jobs.services import reap_stale_jobs
 from routers.registry import channel_database_path
+from storage.files import fsync_directory
 from storage.temp import database_leftovers, newest_stamp
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,7 @@ def recover(*, now: float | None = None) -> RecoveryReport:
     _finish_installs(report)
     _align_registry(report)
     _forget_lost_versions(report)
+    _remove_orphan_versions(report)
     _remove_leftovers(report, time.time() if now is None else now)
     _reap_jobs(report)
     _interrupt_dead_imports(report)
@@ -241,6 +246,29 @@ def _forget_lost_versions(report: RecoveryReport) -> None:
                 ChannelVersion.objects.filter(pk=pk).delete()
                 report.repairs.append(f"channel {channel_id}: forgot version {number} (its "
                                       "file is gone; it can no longer be reverted to)")
+
+
+def _remove_orphan_versions(report: RecoveryReport) -> None:
+    """Version files an install placed but never registered (after step 2 has adopted the
+    served file's version, so the file readers see is never among them)."""
+    for channel_id, number, path in orphan_version_files():
+        with _held(channel_id, report) as held:
+            if not held or ChannelVersion.objects.filter(channel_id=channel_id,
+                                                         number=number).exists():
+                continue
+            path.unlink(missing_ok=True)
+            fsync_directory(path.parent)
+            if not Channel.objects.filter(id=channel_id).exists():
+                _remove_empty_folder(path.parent)
+            report.repairs.append(f"channel {channel_id}: removed version file {path} (an "
+                                  "install stopped before registering it)")
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty: something else is kept there
 
 
 def _remove_leftovers(report: RecoveryReport, now: float) -> None:

@@ -279,3 +279,22 @@ def test_one_damaged_channel_does_not_stop_the_repair_of_the_others(make_channel
     report = recover()
     assert any(other_id in line and "Input/output error" in line for line in report.left)
     assert Channel.objects.get(id=channel_id).version == 1, "the other channel was repaired"
+
+
+def test_a_version_file_an_install_never_registered_is_removed(make_channel):
+    channel_id = two_versions(make_channel)
+    ChannelVersion.objects.filter(channel_id=channel_id, number=1).delete()
+    new_id = "e" * 32
+    stray = version_database_path(new_id, 1)
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(version_database_path(channel_id, 2).read_bytes())
+    report = check_invariants()
+    assert checks_of(report) == ["version-file", "version-file"]
+    assert all("without a registry row" in item.what for item in report.violations)
+    repairs = recover().repairs
+    assert len(repairs) == 2 and all("removed version file" in line for line in repairs)
+    assert not version_database_path(channel_id, 1).exists() and not stray.parent.exists()
+    assert version_database_path(channel_id, 2).is_file(), "the current version is kept"
+    assert_clean()
+    make_channel("again", channel_id=new_id)
+    assert ChannelVersion.objects.filter(channel_id=new_id).count() == 1
