@@ -43,7 +43,7 @@ from channels.errors import ChannelBusyError, InvalidChannelDatabaseError
 from channels.locks import channel_lock
 from channels.models import Channel, ChannelVersion, ChannelVersionFile, ContentImport
 from channels.transfer.locking import is_import_running
-from channels.versions import version_database_path
+from channels.versions import BEING_INSTALLED, version_database_path
 from jobs.conf import job_setting
 from jobs.models import Job
 from jobs.services import reap_stale_jobs
@@ -57,7 +57,6 @@ from storage.verify import hash_file
 
 # The problem text channels.versions gives a new channel's row until its first version is
 # current (`_registry_row`); recovery looks for the same words.
-BEING_INSTALLED = "being installed"
 DEFAULT_MD5_SAMPLE = 50
 TEMP_MAX_AGE_SECONDS = 2 * 24 * 60 * 60
 # Findings kept per check; beyond this they are counted, not listed (bounded output).

@@ -49,8 +49,8 @@ from channels.services import register_channel
 from channels.transfer.locking import is_import_running
 from channels.versions import (
     VersionFileReadError,
-    _link_or_copy,
-    _make_current,
+    link_or_copy,
+    make_version_current,
     record_found_version,
     version_database_path,
 )
@@ -125,7 +125,7 @@ def _adopt_served_file(channel_id: str, info: ChannelDatabaseInfo) -> None:
     if row is None:
         row = record_found_version(channel_id, info)
     elif not version_database_path(channel_id, info.version).is_file():
-        _link_or_copy(served, version_database_path(channel_id, info.version))
+        link_or_copy(served, version_database_path(channel_id, info.version))
     register_channel(info, served, version_label=row.version_label if row else None)
 
 
@@ -155,7 +155,7 @@ def _finish_install(channel_id: str, report: RecoveryReport) -> None:
     intact = next((row for row in kept
                    if _checked(version_database_path(channel_id, row.number), channel_id)), None)
     if intact is not None:
-        _make_current(channel_id, intact)
+        make_version_current(channel_id, intact)
         report.repairs.append(f"channel {channel_id}: install finished, version "
                               f"{intact.number} made current")
     elif kept:
@@ -199,7 +199,7 @@ def _align_channel(channel_id: str, report: RecoveryReport) -> None:
     row = ChannelVersion.objects.filter(channel_id=channel_id, number=channel.version).first()
     if not served.is_file():
         if row is not None and _checked(kept_path, channel_id) is not None:
-            _make_current(channel_id, row)
+            make_version_current(channel_id, row)
             report.repairs.append(f"channel {channel_id}: served file was missing; restored "
                                   f"version {row.number} from its kept copy")
         else:

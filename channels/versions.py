@@ -49,6 +49,9 @@ from storage.files import fsync_directory
 
 logger = logging.getLogger(__name__)
 FILE_ROW_BATCH = 5000
+# The problem text of a registry row created for a new channel before its file is in place;
+# `recover` finishes or removes rows left with it.
+BEING_INSTALLED = "being installed"
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def install_channel_version(source: Path, channel_id: str, *, source_label: str,
             target.unlink(missing_ok=True)
             raise
         if make_current or channel.state != Channel.State.AVAILABLE or channel.version == 0:
-            channel = _make_current(channel_id, version)
+            channel = make_version_current(channel_id, version)
     return InstallResult(channel, version)
 
 
@@ -118,7 +121,7 @@ def revert_channel(channel_id: str, number: int) -> Channel:
         version = ChannelVersion.objects.filter(channel_id=channel_id, number=number).first()
         if version is None or not version_database_path(channel_id, number).is_file():
             raise VersionNotFoundError(channel_id, number)
-        return _make_current(channel_id, version)
+        return make_version_current(channel_id, version)
 
 
 def delete_channel(channel_id: str) -> None:
@@ -146,7 +149,7 @@ def record_found_version(channel_id: str, info: ChannelDatabaseInfo) -> ChannelV
         return None
     served = channel_database_path(channel_id)
     target = version_database_path(channel_id, info.version)
-    _link_or_copy(served, target)
+    link_or_copy(served, target)
     files = read_version_files(target)
     with transaction.atomic():
         version = ChannelVersion.objects.create(
@@ -193,7 +196,7 @@ def _registry_row(info: ChannelDatabaseInfo, owner: Any) -> Channel:
     channel, created = Channel.objects.get_or_create(
         id=info.channel_id,
         defaults={"name": info.name, "description": info.description, "root_id": info.root_id,
-                  "state": Channel.State.REJECTED, "problem": "being installed", "owner": owner})
+                  "state": Channel.State.REJECTED, "problem": BEING_INSTALLED, "owner": owner})
     if owner is not None and channel.owner_id is None:
         channel.owner = owner
         channel.save(update_fields=["owner"])
@@ -207,7 +210,7 @@ def _insert_version_files(version_id: int, files: list[tuple[str, str, int | Non
     ChannelVersionFile.objects.bulk_create(rows, batch_size=FILE_ROW_BATCH)
 
 
-def _make_current(channel_id: str, version: ChannelVersion) -> Channel:
+def make_version_current(channel_id: str, version: ChannelVersion) -> Channel:
     source = version_database_path(channel_id, version.number)
     served = channel_database_path(channel_id)
     swap = served.with_name(f".swap-{channel_id}-{uuid.uuid4().hex[:8]}.sqlite3")
@@ -252,7 +255,7 @@ def _place_file(source: Path, target: Path, *, move: bool) -> None:
     fsync_directory(target.parent)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: Path, target: Path) -> None:
     """Give `target` the bytes of `source`: a hard link where the filesystem allows, else a
     synced copy. Always through a new temporary name and a rename: `target` may already be a
     link to a served file, which must never be opened for writing."""

@@ -42,12 +42,12 @@ def two_versions(make_channel):
 
 
 def crash_in_make_current(monkeypatch, make_channel, label: str = "stuck") -> str:
-    """Install a new channel and die where `_make_current` would run (a SIGKILL there)."""
+    """Install a new channel and die where `make_version_current` would run (a SIGKILL there)."""
 
     def killed(channel_id, version):
         raise SystemExit("killed")
 
-    monkeypatch.setattr("channels.versions._make_current", killed)
+    monkeypatch.setattr("channels.versions.make_version_current", killed)
     channel_id = "c" * 32
     with pytest.raises(SystemExit):
         make_channel(label, channel_id=channel_id)

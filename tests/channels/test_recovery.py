@@ -275,7 +275,7 @@ def test_one_damaged_channel_does_not_stop_the_repair_of_the_others(make_channel
     def broken_disk(channel_id, version):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("channels.recovery._make_current", broken_disk)
+    monkeypatch.setattr("channels.recovery.make_version_current", broken_disk)
     report = recover()
     assert any(other_id in line and "Input/output error" in line for line in report.left)
     assert Channel.objects.get(id=channel_id).version == 1, "the other channel was repaired"
