@@ -113,6 +113,10 @@ class KolibriHome:
         that stopping it stops its children too (and nothing else).
         """
         port, zip_port = free_port(), free_port()
+        for _ in range(20):  # two probes can hand out the same free port
+            if zip_port != port:
+                break
+            zip_port = free_port()
         env = {**self.env, "KOLIBRI_ZIP_CONTENT_PORT": str(zip_port)}
         log_path = self.home / "kolibri-server.log"
         base_url = f"http://127.0.0.1:{port}"
