@@ -29,12 +29,14 @@ from django.utils import timezone
 
 from content.constants import PRESETS, TOPIC
 from content.models import (
+    AssessmentMetaData,
     ChannelMetadata,
     ContentNode,
     File,
     Language,
     LocalFile,
 )
+from content.perseus import InvalidExerciseFileError, read_exercise_manifest
 from content.schema import MIN_SCHEMA_VERSION, content_models
 from routers.ids import is_valid_channel_id
 from routers.registry import (
@@ -249,6 +251,7 @@ def _insert_rows(spec: ChannelSpec, alias: str,
             stack.append((node.children[child_position], node.id, level + 1,
                           child_position + 1, False))
 
+    assessments = _assessment_rows(spec.root)
     root_id = spec.root.id
     assert root_id is not None
     Language.objects.using(alias).bulk_create(
@@ -263,6 +266,7 @@ def _insert_rows(spec: ChannelSpec, alias: str,
             progress("nodes", min(start + BULK_BATCH, len(node_rows)), len(node_rows))
     LocalFile.objects.using(alias).bulk_create(list(local_files.values()), batch_size=BULK_BATCH)
     File.objects.using(alias).bulk_create(file_rows, batch_size=BULK_BATCH)
+    AssessmentMetaData.objects.using(alias).bulk_create(assessments, batch_size=BULK_BATCH)
     ChannelMetadata.objects.using(alias).create(
         id=channel_id, name=spec.name, description=spec.description[:400],
         tagline=spec.tagline, author=spec.author, version=spec.version,
@@ -270,6 +274,29 @@ def _insert_rows(spec: ChannelSpec, alias: str,
         min_schema_version=MIN_SCHEMA_VERSION, root_id=root_id, root_pk=root_id)
     total_size = sum(local_file.file_size or 0 for local_file in local_files.values())
     return len(node_rows), len(local_files), total_size
+
+
+def _assessment_rows(root: NodeSpec) -> list[AssessmentMetaData]:
+    """One row per exercise, from its `.perseus` file's exercise.json: Kolibri's player reads the
+    item ids and mastery model from this table, not from the file."""
+    rows = []
+    for node in walk(root):
+        exercise_file = next((item for item in node.files if item.preset == "exercise"), None)
+        if node.kind != "exercise" or exercise_file is None:
+            continue
+        data = exercise_file.source if isinstance(exercise_file.source, bytes) \
+            else Path(exercise_file.source).read_bytes()
+        try:
+            manifest = read_exercise_manifest(data)
+        except InvalidExerciseFileError as error:
+            raise ChannelBuildError(f"exercise {node.title!r}: {error}") from None
+        assert node.id is not None
+        rows.append(AssessmentMetaData(
+            id=stable_id(node.id, "assessment"), contentnode_id=node.id,
+            assessment_item_ids=manifest.item_ids, number_of_assessments=len(manifest.item_ids),
+            mastery_model=manifest.mastery_model, randomize=manifest.randomize,
+            is_manipulable=False))
+    return rows
 
 
 def _file_row(node_id: str, position: int, file_spec: FileSpec,

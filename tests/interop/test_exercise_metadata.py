@@ -1,8 +1,7 @@
 """Kolibri plays an exercise from its `.perseus` file *and* its `content_assessmentmetadata` row
 (item ids, mastery model): its API serves that row as the node's `assessmentmetadata`, which its
-exercise player reads. Checked on the database we build, without Kolibri, because the missing
-piece is ours: Kolibri 0.19.5 imports the channel and lists the exercise, with
-`"assessmentmetadata": null`.
+exercise player reads. Checked on the database we build, without Kolibri (Kolibri 0.19.5 answers
+`"assessmentmetadata": null` for an exercise whose row is missing).
 """
 
 from __future__ import annotations
@@ -12,18 +11,12 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from tests.interop.channel_rows import read_node_files
 from tests.servers import ServerProcess
 
 BUILD_EVERY_KIND = "from tests.interop.every_kind import main; main()"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "channels.builder writes no content_assessmentmetadata row for exercise nodes (NodeSpec has "
-    "no assessment data, and none is derived from the .perseus exercise.json), so Kolibri "
-    "0.19.5's /api/content/contentnode/<id>/ answers assessmentmetadata: null for our exercises"))
 def test_our_exercises_carry_the_assessment_metadata_kolibri_plays_them_with(
         tmp_path: Path) -> None:
     ours = ServerProcess(tmp_path / "ours")
