@@ -95,7 +95,11 @@ def check_kolibri_holds(kolibri_home: KolibriHome, channel: dict[str, object],
         perseus = get_bytes(f"{base_url}/content/storage/{exercise.checksum[0]}/"
                             f"{exercise.checksum[1]}/{exercise.checksum}.perseus")
         with zipfile.ZipFile(BytesIO(perseus)) as archive:
-            assert json.loads(archive.read("exercise.json"))["all_assessment_items"]
+            item_ids = json.loads(archive.read("exercise.json"))["all_assessment_items"]
+        assert item_ids
+        # Kolibri's exercise player reads the items from the node's assessment metadata.
+        node = get_json(f"{base_url}/api/content/contentnode/{exercise.node_id}/")
+        assert node["assessmentmetadata"]["assessment_item_ids"] == item_ids
 
 
 def playable_nodes(nodes: dict[str, NodeRow], files: set[NodeFileRow], *,
