@@ -8,20 +8,15 @@ browser talks to 127.0.0.1 only, and the test checks that and that no request fa
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import watched_page
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WAIT_MS = 30_000
 
 
@@ -39,36 +34,8 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 @pytest.fixture
 def page(admin_server: ServerProcess):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium.")
-    from playwright.sync_api import sync_playwright
-
-    host = urlsplit(admin_server.url).netloc
-    foreign: list[str] = []
-    failed: list[str] = []
-
-    def on_request(request) -> None:
-        address = urlsplit(request.url)
-        if address.scheme in ("http", "https", "ws", "wss") and address.netloc != host:
-            foreign.append(request.url)
-
-    def on_response(response) -> None:
-        if response.status >= 400:
-            failed.append(f"{response.status} {response.url}")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(WAIT_MS)
-            browser_page = context.new_page()
-            browser_page.on("request", on_request)
-            browser_page.on("response", on_response)
-            yield browser_page
-        finally:
-            browser.close()
-    assert foreign == [], "the admin pages asked another host"
-    assert failed == [], "some requests failed"
+    with watched_page(admin_server.url, wait_ms=WAIT_MS) as browser_page:
+        yield browser_page
 
 
 def sign_in(page, server: ServerProcess) -> None:

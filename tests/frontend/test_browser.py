@@ -11,22 +11,15 @@ Screenshots of the pages land in the test's tmp dir (`--basetemp` to keep them s
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import watched_page
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless=new", "--autoplay-policy=no-user-gesture-required",
-    "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 WAIT_MS = 20_000
 # Topic pages visited at most while looking for a card of some kind.
 MAX_TOPIC_PAGES = 40
@@ -44,45 +37,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 
 
 @pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
-                    "(apt-get install chromium) for the browser tests.")
-    return CHROMIUM
-
-
-@pytest.fixture
-def page(chromium: Path, demo_server: ServerProcess):
+def page(demo_server: ServerProcess):
     """A chromium page; afterwards, checks it asked no other host and got no error status."""
-    from playwright.sync_api import sync_playwright
-
-    server_host = urlsplit(demo_server.url).netloc
-    foreign_requests: list[str] = []
-    failed_responses: list[str] = []
-
-    def on_request(request) -> None:
-        # chrome-extension:// (the built-in PDF viewer) and data: stay inside the browser.
-        address = urlsplit(request.url)
-        if address.scheme in ("http", "https", "ws", "wss") and address.netloc != server_host:
-            foreign_requests.append(request.url)
-
-    def on_response(response) -> None:
-        if response.status >= 400:
-            failed_responses.append(f"{response.status} {response.url}")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(WAIT_MS)
-            browser_page = context.new_page()
-            browser_page.on("request", on_request)
-            browser_page.on("response", on_response)
-            yield browser_page
-        finally:
-            browser.close()
-    assert foreign_requests == [], "the pages asked another host"
-    assert failed_responses == [], "some requests failed"
+    with watched_page(demo_server.url, wait_ms=WAIT_MS) as browser_page:
+        yield browser_page
 
 
 def open_channel(page, server: ServerProcess) -> list[str]:
