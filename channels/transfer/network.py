@@ -44,6 +44,7 @@ from channels.transfer.imports import run_content_import
 from channels.transfer.locking import import_lock
 from channels.transfer.peer_http import (
     PeerFileNotFoundError,
+    discard_part,
     download,
     get_json,
     normalize_base_url,
@@ -154,14 +155,14 @@ def import_channel_from_network(channel_id: str, base_url: str, *,
                 result = install_database(part, channel_id, source_label=f"network {base}",
                                           created_by=created_by, full_check=full_check)
             except InvalidChannelDatabaseError:
-                part.unlink(missing_ok=True)
+                discard_part(part)
                 if resumed and attempt == 0:
                     continue
                 raise
             except TransferError:
-                part.unlink(missing_ok=True)  # not newer after all: the peer published meanwhile
+                discard_part(part)  # not newer after all: the peer published meanwhile
                 raise
-            part.unlink(missing_ok=True)  # still there if it was not installed
+            discard_part(part)  # still there if it was not installed
             return result
         raise AssertionError("unreachable: the second attempt returns or raises")
 
@@ -199,24 +200,24 @@ class PeerFiles:
                 received += download(url, part, limit=ref.size, on_bytes=on_bytes,
                                      label=self.label)
             except PeerFileNotFoundError:
-                part.unlink(missing_ok=True)
+                discard_part(part)
                 raise FileUnavailableError("not on the peer") from None
             except PeerAnswerError as problem:
-                part.unlink(missing_ok=True)
+                discard_part(part)
                 raise FileUnavailableError(str(problem)) from None
             try:
                 put_file(part, ref.extension, expected_checksum=ref.checksum)
             except ChecksumMismatchError:
-                part.unlink(missing_ok=True)
+                discard_part(part)
                 if resumed and attempt == 0:
                     continue  # the kept part was stale: fetch the whole file once more
                 raise
             except OSError as error:
                 if error.errno == errno.ENOSPC:
-                    part.unlink(missing_ok=True)
+                    discard_part(part)
                     raise DiskFullError(part.parent) from error
                 raise
-            part.unlink(missing_ok=True)
+            discard_part(part)
             return received
         raise AssertionError("unreachable: the second attempt returns or raises")
 

@@ -5,8 +5,10 @@
     listing = get_json(base + "/api/channels/?page_size=1000", label)
     received = download(url, part_path, limit=size, on_bytes=..., label="peer http://...")
 
-`download` appends to an existing `.part` with `Range: bytes=<length>-`; a server that answers
-200 instead of 206 (the database view does) makes it start again from the first byte.
+`download` appends to an existing `.part` with `Range: bytes=<length>-`, and with
+`If-Range: <ETag>` when the first answer carried one (kept beside the part as `<part>.etag`): a
+peer now serving other bytes under the same URL (a channel database after a publish or revert)
+answers 200, and the download starts again from the first byte.
 """
 
 from __future__ import annotations
@@ -94,6 +96,12 @@ def get_json(url: str, label: str) -> Any:
                               f"ours?") from None
 
 
+def discard_part(part: Path) -> None:
+    """Remove a `.part` and the ETag kept beside it (once stored, or when it is not wanted)."""
+    part.unlink(missing_ok=True)
+    part.with_name(part.name + ".etag").unlink(missing_ok=True)
+
+
 def download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int], None],
              label: str) -> int:
     """Download `url` into `part`, resuming from the bytes already there; return the bytes
@@ -101,14 +109,20 @@ def download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int
     limit = MAX_DOWNLOAD_BYTES if limit is None else limit
     offset = part.stat().st_size if part.exists() else 0
     if offset > limit:
-        part.unlink()
+        discard_part(part)
         offset = 0
     if offset and offset == limit:
         return 0  # complete already; the checksum decides
+    etag_file = part.with_name(part.name + ".etag")
+    headers: dict[str, str] = {}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+        if etag_file.exists():
+            headers["If-Range"] = etag_file.read_text().strip()
     try:
-        response = _open(url, label, {"Range": f"bytes={offset}-"} if offset else None)
+        response = _open(url, label, headers or None)
     except _RangeNotSatisfiableError:
-        part.unlink(missing_ok=True)
+        discard_part(part)
         offset = 0
         response = _open(url, label)
     with response:
@@ -118,6 +132,11 @@ def download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int
                 raise PeerAnswerError(f"{label} sent the wrong range for {url}")
         else:
             offset = 0  # a whole file: start again
+            etag = response.headers.get("ETag", "")
+            if etag and len(etag) <= 200 and etag.isprintable():
+                etag_file.write_text(etag)
+            else:
+                etag_file.unlink(missing_ok=True)
         return _receive(response, part, offset, limit, on_bytes, label, url)
 
 
