@@ -60,3 +60,13 @@ test-services: $(TEST_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# Benchmarks of issue 7 (benchmarks/RESULTS.md): smaller runs for bench-quick.
+.PHONY: bench-quick bench
+bench-quick: $(RUN_STAMP)
+	$(BIN)/python -m benchmarks.content_api --quick
+	$(BIN)/python -m benchmarks.many_channels --quick
+
+bench: $(RUN_STAMP)
+	$(BIN)/python -m benchmarks.content_api
+	$(BIN)/python -m benchmarks.many_channels
