@@ -7,9 +7,22 @@
 from __future__ import annotations
 
 import base64
+import io
+import json
+import zipfile
 from typing import Callable
 
 from channels.builder import BuildResult, FileSpec, NodeSpec
+
+def exercise_file() -> bytes:
+    """A minimal Kolibri exercise zip: the builder reads its exercise.json."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("exercise.json", json.dumps({"all_assessment_items": ["apples"],
+                                                      "mastery_model": "do_all"}))
+        archive.writestr("apples.json", json.dumps({"question": {"content": "How many?"}}))
+    return buffer.getvalue()
+
 
 LESSONS_ID = "10000000000000000000000000000001"
 VIDEO_ID = "10000000000000000000000000000002"
@@ -50,7 +63,7 @@ def media_tree() -> NodeSpec:
                                    source=b"%PDF-1.4 worksheet\n")])
     exercise = NodeSpec(id=EXERCISE_ID, title="Count the apples", kind="exercise",
                         files=[FileSpec(preset="exercise", extension="perseus",
-                                        source=b"perseus bytes")])
+                                        source=exercise_file())])
     empty_video = NodeSpec(id=EMPTY_VIDEO_ID, title="Missing film", kind="video")
     lessons = NodeSpec(id=LESSONS_ID, title="Lessons", kind="topic",
                        description="Start here.", children=[video, audio, pdf])
