@@ -138,6 +138,15 @@ def main() -> None:
             f"{rss_end - rss_warm:.0f} MB after {made} requests (goal <= 100 MB after 100,000: "
             f"{rss_verdict})",
         ]
+        exit_code = server.process.poll()
+        if exit_code is not None or errors:
+            # The server's own account of what went wrong; its home is removed below.
+            log_lines = server.output().splitlines()
+            print("\n".join(log_lines[-40:]))
+            last_line = log_lines[-1] if log_lines else ""
+            lines.append(f"**{errors:.0f} failed requests; server "
+                         f"{'still running' if exit_code is None else f'exited with {exit_code}'}"
+                         f"** (figures after that are void; last log line: `{last_line}`)")
         print("\n".join(lines))
         record_result("many_channels", "Scenario 4: many channels", lines)
     finally:
