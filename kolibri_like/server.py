@@ -126,9 +126,11 @@ def start_from_argv(argv: list[str]) -> int:
     consumer = None if arguments.no_consumer else ConsumerSupervisor()
     if consumer is not None:
         consumer.start()
+    # poll(), not select(): select() fails once a descriptor number passes 1024, which a server
+    # holding many channel files open reaches (measured: benchmarks/many_channels.py).
     server = create_server(application, host=arguments.host, port=arguments.port,
                            threads=SERVER_THREADS, ident="kolibri-like",
-                           channel_timeout=300)
+                           channel_timeout=300, asyncore_use_poll=True)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
