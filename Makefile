@@ -68,5 +68,6 @@ bench-quick: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.many_channels --quick
 
 bench: $(RUN_STAMP)
+	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
 	$(BIN)/python -m benchmarks.many_channels
