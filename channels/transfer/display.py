@@ -15,10 +15,12 @@ line every few seconds otherwise (logs, CI).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from channels.progress import human_size, percent
+from channels.transfer.errors import FilesFailedError
 
 TERMINAL_INTERVAL = 0.1
 LINE_INTERVAL = 5.0
@@ -85,3 +87,23 @@ def failure_lines(failures: list[Any], limit: int = 50) -> list[str]:
     if len(failures) > limit:
         lines.append(f"  ... and {len(failures) - limit} more")
     return lines
+
+
+@contextmanager
+def reporting_failed_files(command: Any, display: TransferProgressDisplay,
+                           summary: Callable[[Any], str], result_type: type,
+                           verb: str) -> Iterator[None]:
+    """Around a file transfer in a command: on FilesFailedError, print the partial summary and
+    the files that failed (then let the error give the exit code); always end the progress."""
+    try:
+        yield
+    except FilesFailedError as error:
+        display.finish()
+        if isinstance(error.result, result_type):
+            command.write_line(summary(error.result))
+        command.stderr.write(f"These files were not {verb}:")
+        for line in failure_lines(error.failures):
+            command.stderr.write(line)
+        raise
+    finally:
+        display.finish()

@@ -15,8 +15,7 @@ from django.core.management.base import CommandParser
 from channels.management.commands.importcontent import add_selection_arguments
 from channels.progress import human_size
 from channels.transfer.disk import ExportResult, export_content_to_disk
-from channels.transfer.display import TransferProgressDisplay, failure_lines
-from channels.transfer.errors import FilesFailedError
+from channels.transfer.display import TransferProgressDisplay, reporting_failed_files
 from channels.transfer.selection import parse_node_ids
 from kolibri_like.command_base import ProductCommand
 
@@ -32,21 +31,11 @@ class Command(ProductCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         display = TransferProgressDisplay(self.stderr)
-        try:
+        with reporting_failed_files(self, display, summary, ExportResult, "exported"):
             result = export_content_to_disk(
                 options["channel_id"], Path(options["drive"]),
                 node_ids=parse_node_ids(options["node_ids"]),
                 exclude_node_ids=parse_node_ids(options["exclude_node_ids"]), progress=display)
-        except FilesFailedError as error:
-            display.finish()
-            if isinstance(error.result, ExportResult):
-                self.write_line(summary(error.result))
-            self.stderr.write("These files were not exported:")
-            for line in failure_lines(error.failures):
-                self.stderr.write(line)
-            raise
-        finally:
-            display.finish()
         self.write_line(summary(result))
 
 

@@ -16,8 +16,7 @@ from django.core.management.base import CommandParser
 from channels.progress import human_size
 from channels.transfer.base import ContentImportResult
 from channels.transfer.disk import import_content_from_disk
-from channels.transfer.display import TransferProgressDisplay, failure_lines
-from channels.transfer.errors import FilesFailedError
+from channels.transfer.display import TransferProgressDisplay, reporting_failed_files
 from channels.transfer.network import import_content_from_network
 from channels.transfer.selection import parse_node_ids
 from kolibri_like.command_base import ProductCommand
@@ -45,7 +44,7 @@ class Command(ProductCommand):
         node_ids = parse_node_ids(options["node_ids"])
         exclude_node_ids = parse_node_ids(options["exclude_node_ids"])
         display = TransferProgressDisplay(self.stderr)
-        try:
+        with reporting_failed_files(self, display, summary, ContentImportResult, "imported"):
             if options["source"] == "disk":
                 result = import_content_from_disk(channel_id, Path(location), node_ids=node_ids,
                                                   exclude_node_ids=exclude_node_ids,
@@ -54,16 +53,6 @@ class Command(ProductCommand):
                 result = import_content_from_network(channel_id, location, node_ids=node_ids,
                                                      exclude_node_ids=exclude_node_ids,
                                                      progress=display)
-        except FilesFailedError as error:
-            display.finish()
-            if isinstance(error.result, ContentImportResult):
-                self.write_line(summary(error.result))
-            self.stderr.write("These files were not imported:")
-            for line in failure_lines(error.failures):
-                self.stderr.write(line)
-            raise
-        finally:
-            display.finish()
         self.write_line(summary(result))
 
 
