@@ -51,7 +51,8 @@ CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 CONTENT_DB_CHANNEL_GATE = "channels.selectors.is_channel_servable"
 # Who keeps stored files alive (storage.references): the collector spares every checksum these
 # return and deletes nothing if one fails. Apps with files of their own add their source here.
-STORAGE_REFERENCE_SOURCES = ["channels.references.ChannelReferenceSource"]
+STORAGE_REFERENCE_SOURCES = ["channels.references.ChannelReferenceSource",
+                             "authoring.references.DraftReferenceSource"]
 # Unreferenced stored files younger than this are kept (a publish stores files before it
 # installs the version that references them).
 STORAGE_GC_GRACE_SECONDS = 24 * 60 * 60
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "channels",
     "frontend",
     "jobs",
+    "authoring",
 ]
 
 MIDDLEWARE = [

@@ -317,3 +317,56 @@ def _collected(candidate: _Candidate) -> CollectedFile:
     extensions = tuple(sorted({entry.extension for entry in candidate.files}))
     return CollectedFile(checksum, extensions, sum(entry.size for entry in candidate.files),
                          had_row=row is not None)
+
+
+def delete_if_unreferenced(checksums: set[str], *, wait_seconds: float = 30.0,
+                           sources: list[ReferenceSource] | None = None) -> list[CollectedFile]:
+    """Delete the given stored files now, without a grace period, unless a source claims them.
+
+    For owners that know their files just became garbage (a cancelled draft, a removed upload,
+    the outputs of an encode whose draft is gone). Safe without a grace period because the
+    mark is taken under the exclusive store lock: a writer that holds the lock shared from its
+    `put_file` until the row that references the file is committed (uploads and encodes do)
+    is either finished, and its row is marked, or has not stored yet. Raises like
+    `collect_garbage` (busy, a failing source) having deleted nothing.
+    """
+    wanted = {checksum for checksum in checksums if checksum}
+    if not wanted:
+        return []
+    deleted: list[CollectedFile] = []
+    with maintenance_lock(wait_seconds), store_write_lock(shared=False,
+                                                          wait_seconds=wait_seconds):
+        active_sources = reference_sources() if sources is None else sources
+        marked = mark_referenced(active_sources).checksums
+        garbage = sorted(wanted - marked)
+        rows = {row.checksum: row for row in StoredFile.objects.filter(checksum__in=garbage)}
+        for checksum in garbage:
+            root = storage_root() / checksum[0] / checksum[1]
+            files = sorted(root.glob(f"{checksum}.*")) if root.is_dir() else []
+            entries = [_disk_entry_at(path, checksum) for path in files]
+            present = [entry for entry in entries if entry is not None]
+            row = rows.get(checksum)
+            with transaction.atomic():
+                StoredFile.objects.filter(checksum=checksum).delete()
+            for entry in present:
+                entry.path.unlink(missing_ok=True)
+            if present or row is not None:
+                deleted.append(CollectedFile(
+                    checksum, tuple(sorted(entry.extension for entry in present)),
+                    sum(entry.size for entry in present), had_row=row is not None))
+    if deleted:
+        logger.info("deleted %s unreferenced stored files: %s", len(deleted),
+                    [item.checksum for item in deleted])
+    return deleted
+
+
+def _disk_entry_at(path: Path, checksum: str) -> DiskEntry | None:
+    try:
+        name_checksum, extension = parse_storage_name(path.name)
+        status = os.stat(path, follow_symlinks=False)
+    except (InvalidStorageNameError, FileNotFoundError):
+        return None
+    if name_checksum != checksum:
+        return None
+    return DiskEntry(checksum, extension, path, status.st_size, _identity(status),
+                     max(status.st_mtime, status.st_ctime))

@@ -1,0 +1,71 @@
+"""Errors of authoring, each with the HTTP status the API answers and a sentence a person can
+act on (INTERFACE.md: `{"detail": ...}`)."""
+
+from __future__ import annotations
+
+
+class AuthoringError(Exception):
+    http_status = 400
+    exit_code = 2
+
+
+class DraftNotFoundError(AuthoringError):
+    """Unknown, malformed, or someone else's draft (private objects of others answer 404)."""
+
+    http_status = 404
+    exit_code = 3
+
+    def __init__(self, message: str = "No such draft. Your drafts are listed at /api/drafts/."):
+        super().__init__(message)
+
+
+class DraftFileNotFoundError(AuthoringError):
+    http_status = 404
+    exit_code = 3
+
+    def __init__(self, message: str = "No such file in this draft."):
+        super().__init__(message)
+
+
+class DraftNotEditableError(AuthoringError):
+    """The draft is being published or was published: it cannot change any more."""
+
+    http_status = 409
+    exit_code = 7
+
+
+class InvalidDraftError(AuthoringError):
+    """A step's data is invalid; `errors` maps each field to what is wrong with it."""
+
+    http_status = 400
+    exit_code = 4
+
+    def __init__(self, errors: dict[str, object]) -> None:
+        self.errors = errors
+        first = next(iter(errors.items()), ("draft", "is invalid"))
+        super().__init__(f"{first[0]}: {first[1]}")
+
+
+class UploadRejectedError(AuthoringError):
+    """An upload refused before or after its bytes arrived (too large, wrong type, mismatch)."""
+
+    http_status = 415
+    exit_code = 4
+
+
+class UploadTooLargeError(UploadRejectedError):
+    http_status = 413
+
+
+class UploadOffsetError(AuthoringError):
+    """A tus PATCH that does not continue where the upload is (the client asks HEAD again)."""
+
+    http_status = 409
+    exit_code = 4
+
+
+class PublishConflictError(AuthoringError):
+    """The draft is already being published or was published; no new version was made."""
+
+    http_status = 409
+    exit_code = 7
