@@ -76,6 +76,8 @@ class Draft(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     # Published while videos were still encoding: the course gets a new version when they end.
     awaiting_encodes = models.BooleanField(default=False, db_index=True)
+    # The node ids of videos published without their encoded files (still encoding then).
+    waiting_nodes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

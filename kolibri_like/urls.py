@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("storage.urls")),
     path("", include("channels.urls")),
     path("", include("jobs.urls")),
+    path("", include("authoring.urls")),
     path("", include("content.urls")),
     path("", include("frontend.urls")),
 ]

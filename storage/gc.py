@@ -96,6 +96,13 @@ def _flock(path: Path, operation: int, wait_seconds: float, busy_message: str) -
         os.close(descriptor)
 
 
+def named_lock(name: str, *, wait_seconds: float,
+               busy_message: str) -> AbstractContextManager[None]:
+    """An exclusive lock `CONTENT_DIR/locks/<name>` for other apps' one-at-a-time work (the
+    kernel drops it if the holder dies); StorageBusyError after `wait_seconds`."""
+    return _flock(_lock_file(name), fcntl.LOCK_EX, wait_seconds, busy_message)
+
+
 def maintenance_lock(wait_seconds: float = 0.0) -> AbstractContextManager[None]:
     """One collector or storage check at a time, across processes: StorageBusyError if held."""
     path = _lock_file("gc.lock")
