@@ -78,8 +78,8 @@ def _remove_stray_partials(cutoff: float) -> list[str]:
     for entry in sorted(folder.iterdir())[:100_000]:
         if entry.name in known or not entry.is_file():
             continue
-        status = entry.stat()
-        if max(status.st_mtime, status.st_ctime) < cutoff:
+        # mtime, not ctime: partial files are written in place, never renamed in.
+        if entry.stat().st_mtime < cutoff:
             entry.unlink(missing_ok=True)
             removed.append(entry.name)
     return removed
