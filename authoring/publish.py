@@ -62,7 +62,7 @@ def publish_draft(user: Any, draft_id: object) -> PublishResult:
         raise PublishConflictError(_already(draft))
     try:
         draft.refresh_from_db()
-        with _course_update_lock(draft):
+        with course_update_lock(draft):
             version, waiting = _build(draft, owner=_channel_owner(draft))
     except BaseException:
         Draft.objects.filter(id=draft.id, state=Draft.State.PUBLISHING).update(
@@ -92,9 +92,14 @@ def _channel_owner(draft: Draft) -> Any:
     return draft.owner if channel is None or channel.owner_id is None else None
 
 
+def version_source(draft_id: Any) -> str:
+    """What a version made from this draft records as its source (see authoring.recovery)."""
+    return f"draft {draft_id}"
+
+
 def _build(draft: Draft, *, owner: Any) -> tuple[int, list[str]]:
     spec, waiting = course_spec(draft)
-    result = build_channel(spec, owner=owner)
+    result = build_channel(spec, owner=owner, source_label=version_source(draft.id))
     return result.version, waiting
 
 
@@ -121,7 +126,7 @@ def update_waiting_course(draft_id: Any) -> int | None:
     draft = Draft.objects.filter(id=draft_id).first()
     if draft is None:
         return None
-    with _course_update_lock(draft, wait=UPDATE_LOCK_WAIT_SECONDS):
+    with course_update_lock(draft, wait=UPDATE_LOCK_WAIT_SECONDS):
         draft.refresh_from_db()
         if draft.state != Draft.State.PUBLISHED or not draft.awaiting_encodes:
             return None
@@ -143,7 +148,7 @@ def update_waiting_course(draft_id: Any) -> int | None:
 
 
 @contextmanager
-def _course_update_lock(draft: Draft, *, wait: float = 0.0) -> Iterator[None]:
+def course_update_lock(draft: Draft, *, wait: float = 0.0) -> Iterator[None]:
     """One build of a course from drafts at a time (publish, or an update after encodes), so
     two encodes ending together make one update each in turn, never two from stale state."""
     lock = named_lock(f"course-{draft.channel_id}.lock", wait_seconds=wait, busy_message="busy")

@@ -142,8 +142,12 @@ def store_files(spec: ChannelSpec, progress: ProgressCallback | None = None) -> 
 
 
 def build_channel(spec: ChannelSpec, *, owner: Any = None,
-                  progress: ProgressCallback | None = None) -> BuildResult:
-    """Store the files, write the database, and install it as the channel's current file."""
+                  progress: ProgressCallback | None = None,
+                  source_label: str = "published") -> BuildResult:
+    """Store the files, write the database, and install it as the channel's current file.
+
+    `source_label` is recorded on the version (what made it: "draft <id>" for a publish, so
+    start-up recovery can tell whether a publish cut off by a crash made its version)."""
     if spec.id is None:
         spec.id = uuid.uuid4().hex
     if not is_valid_channel_id(spec.id):
@@ -160,7 +164,7 @@ def build_channel(spec: ChannelSpec, *, owner: Any = None,
         from channels.services import install_channel_database
 
         install_channel_database(temp_path, spec.id, version_label=spec.version_label,
-                                 owner=owner)
+                                 owner=owner, source_label=source_label)
     finally:
         temp_path.unlink(missing_ok=True)
         Path(f"{temp_path}-journal").unlink(missing_ok=True)

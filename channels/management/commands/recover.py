@@ -1,9 +1,11 @@
-"""`recover`: start-up recovery (channels.recovery), one line per repair; exit 0."""
+"""`recover`: start-up recovery (channels.recovery, then authoring.recovery for publishes cut
+off by a crash), one line per repair; exit 0."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from authoring.recovery import recover_drafts
 from channels.recovery import recover
 from kolibri_like.command_base import ProductCommand
 
@@ -15,6 +17,7 @@ class Command(ProductCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         report = recover()
+        recover_drafts(report)
         for line in report.repairs:
             self.write_line(line)
         for line in report.left:
