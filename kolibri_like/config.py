@@ -108,6 +108,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ZEROCONF_ENABLED", parse_bool, lambda s: True),
     SettingSpec("FFMPEG_BINARY", parse_text, lambda s: "",
                 help="empty: ffmpeg on PATH, else the one imageio-ffmpeg ships"),
+    SettingSpec("ENCODE_TIMEOUT_SECONDS", parse_positive_int, lambda s: 6 * 60 * 60,
+                help="longest one video encode may run (a shorter video gets less: ten "
+                     "times its duration, at least ten minutes)"),
     SettingSpec("CONTENT_DB_CONNECTIONS_PER_THREAD", parse_positive_int, lambda s: 64,
                 help="channel databases each server thread keeps open"),
     SettingSpec("KOLIBRI_LIKE_ADMIN_USERNAME", parse_text, lambda s: ""),
@@ -129,6 +132,7 @@ class Config:
     max_upload_size: int
     zeroconf_enabled: bool
     ffmpeg_binary: str
+    encode_timeout_seconds: int
     content_db_connections_per_thread: int
     admin_username: str
     admin_password: str
@@ -212,6 +216,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_upload_size=values["MAX_UPLOAD_SIZE"],
         zeroconf_enabled=values["ZEROCONF_ENABLED"],
         ffmpeg_binary=values["FFMPEG_BINARY"],
+        encode_timeout_seconds=values["ENCODE_TIMEOUT_SECONDS"],
         content_db_connections_per_thread=values["CONTENT_DB_CONNECTIONS_PER_THREAD"],
         admin_username=values["KOLIBRI_LIKE_ADMIN_USERNAME"],
         admin_password=values["KOLIBRI_LIKE_ADMIN_PASSWORD"],

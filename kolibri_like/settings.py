@@ -45,6 +45,7 @@ ALLOW_GUEST_ACCESS = CONFIG.allow_guest_access
 MAX_UPLOAD_SIZE = CONFIG.max_upload_size
 ZEROCONF_ENABLED = CONFIG.zeroconf_enabled
 FFMPEG_BINARY = CONFIG.ffmpeg_binary
+ENCODE_TIMEOUT_SECONDS = CONFIG.encode_timeout_seconds
 CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 # Who decides whether a channel's file may be served (registered and checked); routers/ asks it
 # through this dotted path so that it depends on no app of ours.
