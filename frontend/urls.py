@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from frontend import admin_views, views
+from frontend import authoring_views
 from routers.ids import is_valid_channel_id
 
 
@@ -48,4 +49,8 @@ urlpatterns = [
     path("admin/tasks/start/", admin_views.task_start, name="admin-task-start"),
     path("admin/tasks/<uuid:job_id>/cancel/", admin_views.task_cancel,
          name="admin-task-cancel"),
+    # Authors' pages: "My courses" and the course wizard (frontend/authoring_views.py).
+    path("author/", authoring_views.author_home, name="author-home"),
+    path("author/drafts/new/", authoring_views.draft_new, name="author-draft-new"),
+    path("author/drafts/<uuid:draft_id>/", authoring_views.draft_wizard, name="author-draft"),
 ]
