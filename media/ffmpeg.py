@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import shutil
 import subprocess
+import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import IO, Literal, Sequence
 
 from django.conf import settings
 
@@ -40,6 +44,12 @@ TEST_PATTERNS = ("testsrc", "testsrc2", "smptebars", "rgbtestsrc", "smptehdbars"
 # ffmpeg's own flags that make the same input give the same bytes on every run.
 _BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
              "-map_metadata", "-1"]
+# Input options for files someone uploaded: read local files only (a playlist inside a
+# "video" must not make the server fetch URLs) with the demuxers of video containers only
+# (not HLS or concat, which open further files the playlist names; not tty, which would render
+# any text file, /etc/passwd included, as video frames).
+UNTRUSTED_INPUT_OPTIONS = ["-protocol_whitelist", "file", "-format_whitelist",
+                           "mov,mp4,matroska,webm,ogg,avi,mpeg,mpegts,flv,asf"]
 
 
 class FFmpegError(Exception):
@@ -193,14 +203,16 @@ def build_tone_audio_args(output: Path, *, duration: float = 5.0, frequency: int
     ]
 
 
-def build_probe_args(source: Path) -> list[str]:
+def build_probe_args(source: Path, *, untrusted: bool = False) -> list[str]:
     """Read the container and stream headers: copy every stream to the null muxer.
 
     Nothing is decoded, so it is quick on long files; a file ffmpeg cannot open fails here.
-    (The imageio-ffmpeg build has no ffprobe, so ffmpeg's own report is parsed.)
+    (The imageio-ffmpeg build has no ffprobe, so ffmpeg's own report is parsed.) `untrusted`
+    adds UNTRUSTED_INPUT_OPTIONS (an upload: local files and video containers only).
     """
-    return ["-loglevel", "info", "-i", file_url(source), "-map", "0", "-c", "copy",
-            "-f", "null", "-"]
+    restrictions = UNTRUSTED_INPUT_OPTIONS if untrusted else []
+    return ["-loglevel", "info", *restrictions, "-i", file_url(source), "-map", "0",
+            "-c", "copy", "-f", "null", "-"]
 
 
 _INPUT_RE = re.compile(r"^Input #0, (?P<container>.+?), from ")
@@ -243,11 +255,160 @@ def parse_probe_output(stderr: str) -> MediaInfo:
     return MediaInfo(container=container, duration=duration, streams=streams)
 
 
-def probe_media(source: Path, *, timeout: float = 60.0) -> MediaInfo:
+def probe_media(source: Path, *, timeout: float = 60.0, untrusted: bool = False) -> MediaInfo:
     """What the file holds, as ffmpeg sees it; FFmpegError if ffmpeg cannot read it."""
     if not Path(source).is_file():
         raise FFmpegError(f"no such media file: {source}")
-    info = parse_probe_output(run_ffmpeg(build_probe_args(source), timeout=timeout))
+    info = parse_probe_output(run_ffmpeg(build_probe_args(source, untrusted=untrusted),
+                                         timeout=timeout))
     if not info.streams:
         raise FFmpegError(f"ffmpeg found no audio or video streams in {source}")
     return info
+
+
+# What an uploaded video is encoded to, in the order the player offers them (INTERFACE.md).
+EncodeTarget = Literal["mp4", "webm", "ogv"]
+ENCODE_TARGETS: tuple[EncodeTarget, ...] = ("mp4", "webm", "ogv")
+MAX_ENCODE_HEIGHT = 720
+THUMBNAIL_WIDTH = 320
+# Per target: (video options, audio options). Chosen for a 2-core box: x264 veryfast; VP8 in
+# realtime mode at its fastest setting (VP9 is several times slower for the same size); Theora
+# and Vorbis by quality. yuv420p everywhere: the only pixel format every decoder takes.
+_ENCODE_OPTIONS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+    "mp4": ({"c:v": "libx264", "preset": "veryfast", "crf": 26, "profile:v": "main",
+             "pix_fmt": "yuv420p", "movflags": "+faststart", "f": "mp4"},
+            {"c:a": "aac", "b:a": "96k"}),
+    "webm": ({"c:v": "libvpx", "deadline": "realtime", "cpu-used": 8, "b:v": "1M", "crf": 10,
+              "pix_fmt": "yuv420p", "f": "webm"},
+             {"c:a": "libvorbis", "q:a": 4}),
+    "ogv": ({"c:v": "libtheora", "q:v": 6, "pix_fmt": "yuv420p", "f": "ogg"},
+            {"c:a": "libvorbis", "q:a": 4}),
+}
+_BITEXACT_OPTIONS = {"fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact",
+                     "map_metadata": -1}
+# The same restrictions as ffmpeg-python input options ({"protocol_whitelist": "file", ...}).
+_UNTRUSTED_INPUT = {UNTRUSTED_INPUT_OPTIONS[index].lstrip("-"): UNTRUSTED_INPUT_OPTIONS[index + 1]
+                    for index in range(0, len(UNTRUSTED_INPUT_OPTIONS), 2)}
+
+
+def build_encode_args(source: Path, output: Path, *, target: EncodeTarget,
+                      has_audio: bool = True) -> list[str]:
+    """Encode an uploaded video for browsers: at most 720 lines high, aspect kept, even sizes.
+
+    The first video stream and, if the probe found one (`has_audio`), the first audio stream
+    are mapped: mapping a missing stream is an error. Bit-exact flags make a re-run after a
+    crash produce the same bytes, so the store dedupes them. Progress goes to stdout
+    (`-progress pipe:1`) for run_ffmpeg_with_progress.
+    """
+    import ffmpeg  # ffmpeg-python builds the argument list; our runner runs it
+
+    if target not in _ENCODE_OPTIONS:
+        raise ValueError(f"unknown encode target {target!r}; one of {', '.join(ENCODE_TARGETS)}")
+    video_options, audio_options = _ENCODE_OPTIONS[target]
+    source_input = ffmpeg.input(file_url(source), **_UNTRUSTED_INPUT)
+    # -2: the width that keeps the aspect, rounded to even; the height rounded down to even.
+    streams = [source_input["v:0"].filter(
+        "scale", w=-2, h=f"trunc(min({MAX_ENCODE_HEIGHT},ih)/2)*2")]
+    options = {**video_options, **_BITEXACT_OPTIONS}
+    if has_audio:
+        streams.append(source_input["a:0"])
+        options.update(audio_options)
+    command = ffmpeg.output(*streams, file_url(output), **options)
+    # Global options first (ffmpeg-python would append them after the output).
+    return ["-loglevel", "error", "-y", "-progress", "pipe:1", "-nostats",
+            *(str(arg) for arg in command.get_args())]
+
+
+def build_thumbnail_args(source: Path, output: Path, *, at_seconds: float) -> list[str]:
+    """One PNG frame, THUMBNAIL_WIDTH wide, taken at `at_seconds` (a fast seek before -i)."""
+    import ffmpeg
+
+    if at_seconds < 0:
+        raise ValueError("at_seconds must be >= 0")
+    source_input = ffmpeg.input(file_url(source), ss=f"{at_seconds:.3f}", **_UNTRUSTED_INPUT)
+    frame = source_input["v:0"].filter("scale", w=THUMBNAIL_WIDTH, h=-2)
+    command = ffmpeg.output(frame, file_url(output), **{"frames:v": 1, "update": 1,
+                                                       "c:v": "png", "f": "image2"})
+    return ["-loglevel", "error", "-y", *(str(arg) for arg in command.get_args())]
+
+
+_PROGRESS_TIME_RE = re.compile(rb"out_time_(?:us|ms)=(\d+)")
+PROGRESS_POLL_SECONDS = 1.0
+STDERR_TAIL_BYTES = 64 * 1024
+
+
+def run_ffmpeg_with_progress(args: Sequence[str], *, duration: float | None,
+                             on_progress: Callable[[float], None],
+                             timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Run ffmpeg like run_ffmpeg, calling `on_progress(seconds_done)` as its output grows.
+
+    1. stderr goes to a temp file (never a pipe nobody reads: a full pipe would block ffmpeg);
+    2. stdout carries `-progress` blocks; `out_time_us=` (and `out_time_ms=`, which ffmpeg also
+       writes in microseconds) give the position, passed on when it grows, capped at `duration`;
+    3. reads wait in `select` at most PROGRESS_POLL_SECONDS, so the wall-clock deadline is
+       checked without a busy loop;
+    4. past the deadline, or if `on_progress` raises (a cancelled job), ffmpeg is killed and
+       reaped, then the error goes up: FFmpegTimeoutError, or whatever on_progress raised.
+    """
+    if isinstance(args, (str, bytes)) or not all(isinstance(arg, str) for arg in args):
+        raise TypeError("ffmpeg arguments must be a list of strings, never one shell string")
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", *args]
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as stderr_file:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=stderr_file)
+        except OSError as error:
+            raise FFmpegNotFoundError(f"cannot run ffmpeg at {command[0]}: {error}") from None
+        try:
+            assert process.stdout is not None
+            _follow_progress(process.stdout, deadline, duration, on_progress)
+            returncode = process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            returncode = None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+        if returncode is None:
+            raise FFmpegTimeoutError(f"ffmpeg ran longer than {timeout:g} s and was stopped",
+                                     stderr_tail=_file_tail(stderr_file))
+        if returncode != 0:
+            raise FFmpegError(f"ffmpeg failed with exit status {returncode}",
+                              returncode=returncode, stderr_tail=_file_tail(stderr_file))
+
+
+def _follow_progress(stdout: IO[bytes], deadline: float, duration: float | None,
+                     on_progress: Callable[[float], None]) -> None:
+    """Read progress lines until ffmpeg closes stdout or the deadline passes (then return:
+    the caller's wait() times out and kills)."""
+    descriptor = stdout.fileno()
+    pending = b""
+    reported = -1.0
+    with selectors.DefaultSelector() as selector:
+        selector.register(descriptor, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not selector.select(timeout=min(remaining, PROGRESS_POLL_SECONDS)):
+                continue
+            chunk = os.read(descriptor, 65536)
+            if not chunk:
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                match = _PROGRESS_TIME_RE.fullmatch(line.strip())
+                if match is None:
+                    continue
+                seconds = int(match.group(1)) / 1_000_000
+                if duration:
+                    seconds = min(seconds, duration)
+                if seconds > reported:
+                    reported = seconds
+                    on_progress(seconds)
+
+
+def _file_tail(handle: IO[bytes]) -> str:
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - STDERR_TAIL_BYTES))
+    return _tail(handle.read())
