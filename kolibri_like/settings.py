@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "frontend",
     "jobs",
     "authoring",
+    "learning",
 ]
 
 MIDDLEWARE = [
