@@ -1,0 +1,627 @@
+"""Uploads of the course-creation wizard: start, append (tus PATCH), complete, edit, remove.
+
+An upload is a `DraftFile` (what the author sees: name, state, progress) plus its
+`UploadRecord` (the seed's `tmp_files` registry, from before the first byte) and a partial
+file `CONTENT_DIR/uploads/<record id>.part` (authoring.uploads_area says why not in the temp
+area), on the store's filesystem. The rules:
+
+1. The database never claims more bytes than the disk holds: a chunk is written, fsynced,
+   and only then is `received` raised. After a crash the partial file may hold more than
+   `received` (written, never confirmed) or, if it was lost, less; the truth is
+   the smaller of the two, and the file is trimmed to it before anything else is appended.
+2. One writer per upload: every change of a partial file happens under `flock` on it, so two
+   PATCHes of one upload never interleave (the second waits a moment, then answers 423 and
+   the client retries; a database row lock would hold SQLite's write lock for a whole chunk).
+3. The first bytes are checked against the declared type as soon as they arrive (before they
+   are written): a mismatch ends the upload in Error with the reason and deletes its bytes.
+4. The last byte stores the file (`storage.files.put_file`, by MD5) under the store's shared
+   write lock, held until the rows that reference it are committed, so `delete_if_unreferenced`
+   (which marks under the exclusive lock) never sees the file without its reference.
+   Videos then go to Processing and an encode starts; everything else is Finished.
+
+    item = start_upload(author, draft.id, filename="intro.mp4", size=10_485_760)
+    item = append_chunk(author, draft.id, item.id, offset=0, stream=request, length=8 << 20)
+    item = receive_whole_file(author, draft.id, request.FILES["file"], description="Intro")
+    remove_file(author, draft.id, item.id)
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from authoring.drafts import MAX_DESCRIPTION, MAX_TOPIC, get_draft, get_open_draft, parse_draft_id
+from authoring.errors import (
+    AuthoringError,
+    DraftFileNotFoundError,
+    InvalidDraftError,
+    UploadOffsetError,
+    UploadRejectedError,
+    UploadTooLargeError,
+)
+from authoring.filetypes import (
+    SIGNATURE_BYTES,
+    FileType,
+    check_signature,
+    classify,
+    safe_display_name,
+)
+from authoring.models import Draft, DraftFile, UploadRecord
+from authoring.uploads_area import partial_path, uploads_dir
+from storage.files import fsync_directory, put_file
+from storage.gc import StorageBusyError, delete_if_unreferenced, store_write_lock
+from storage.references import ReferenceSourceError
+
+logger = logging.getLogger(__name__)
+
+PIECE_SIZE = 1024 * 1024
+MULTIPART_MAX_SIZE = 64 * 1024 * 1024
+LOCK_WAIT_SECONDS = 3.0
+LOCK_POLL_SECONDS = 0.05
+EDITABLE_FIELDS = ("description", "topic", "position", "name")
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class UploadDiskFullError(AuthoringError):
+    http_status = 507
+    exit_code = 5
+
+
+class UploadBusyError(AuthoringError):
+    """Another request is writing this upload right now (tus clients retry a 423)."""
+
+    http_status = 423
+    exit_code = 7
+
+
+class UploadInterruptedError(AuthoringError):
+    """The body ended before its Content-Length: what arrived is kept, the client resumes."""
+
+    http_status = 400
+    exit_code = 6
+
+
+class EmptyUploadError(UploadRejectedError):
+    http_status = 400
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def format_size(size: int) -> str:
+    """2147483648 -> "2 GB", 5242880 -> "5 MB" (binary units, as MAX_UPLOAD_SIZE is set)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+# Reads -------------------------------------------------------------------------------------
+
+def list_files(user: Any, draft_id: object) -> list[DraftFile]:
+    draft = get_draft(user, draft_id)
+    return list(draft.files.select_related("job").all())
+
+
+def get_file(user: Any, draft_id: object, file_id: object, *, editable: bool = False) -> DraftFile:
+    """A file of a draft `user` may see (`editable`: of an open draft); 404 otherwise."""
+    draft = get_open_draft(user, draft_id) if editable else get_draft(user, draft_id)
+    parsed = parse_draft_id(file_id)
+    item = draft.files.select_related("job").filter(id=parsed).first() if parsed else None
+    if item is None:
+        raise DraftFileNotFoundError()
+    return item
+
+
+# Start -------------------------------------------------------------------------------------
+
+def start_upload(user: Any, draft_id: object, *, filename: object, size: object,
+                 description: object = "", topic: object = "",
+                 usage: object = DraftFile.Usage.RESOURCE) -> DraftFile:
+    """A new file of an open draft, in state Uploading, with an empty partial file."""
+    get_open_draft(user, draft_id)  # someone else's draft is a 404 before anything else
+    name = safe_display_name(filename)
+    file_type = classify(name)
+    declared = check_declared_size(size)
+    fields = clean_fields({"description": description, "topic": topic, "usage": usage},
+                          file_type=file_type)
+    folder = uploads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    record_id = uuid.uuid4()
+    path = folder / f"{record_id}.part"
+    try:
+        with transaction.atomic():
+            draft = get_open_draft(user, draft_id, for_update=True)
+            last = draft.files.aggregate(last=Max("position"))["last"]
+            item = DraftFile.objects.create(
+                draft=draft, name=name, file_type=file_type.name,
+                extension=file_type.extension, size=declared,
+                position=0 if last is None else last + 1, **fields)
+            UploadRecord.objects.create(id=record_id, draft_file=item, partial_name=path.name,
+                                        extension=file_type.extension)
+            _create_empty(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return item
+
+
+def check_declared_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InvalidDraftError({"size": "must be the file's size in bytes"})
+    if size == 0:
+        raise EmptyUploadError("The file is empty; choose the file again.")
+    limit = int(settings.MAX_UPLOAD_SIZE)
+    if size > limit:
+        raise UploadTooLargeError(
+            f"This file is {format_size(size)}; the largest upload this server accepts is "
+            f"{format_size(limit)} (MAX_UPLOAD_SIZE). Split or compress it, or ask the "
+            "admin to raise the limit.")
+    return size
+
+
+def clean_fields(changes: Mapping[str, object], *,
+                 file_type: FileType | None = None) -> dict[str, Any]:
+    """Check the author's fields of a file; InvalidDraftError naming each bad one."""
+    errors: dict[str, object] = {}
+    clean: dict[str, Any] = {}
+    for name, limit in (("description", MAX_DESCRIPTION), ("topic", MAX_TOPIC)):
+        if name in changes:
+            value = changes[name]
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                errors[name] = "must be text"
+            elif len(value.strip()) > limit:
+                errors[name] = f"must be at most {limit} characters"
+            else:
+                clean[name] = value.strip()
+    if "usage" in changes:
+        usage = changes["usage"] or DraftFile.Usage.RESOURCE
+        if usage not in DraftFile.Usage.values:
+            errors["usage"] = "must be 'resource' or 'test'"
+        elif usage == DraftFile.Usage.TEST and file_type is not None \
+                and file_type.name != "image":
+            errors["usage"] = "only images can be used in test sets"
+        else:
+            clean["usage"] = usage
+    if "name" in changes:
+        name = safe_display_name(changes["name"])
+        if not name:
+            errors["name"] = "must not be empty"
+        else:
+            clean["name"] = name
+    if "position" in changes:
+        position = changes["position"]
+        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+            errors["position"] = "must be a whole number, 0 for the first file"
+        else:
+            clean["position"] = position
+    if errors:
+        raise InvalidDraftError(errors)
+    return clean
+
+
+def _create_empty(path: Path) -> None:
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise _disk_error(error) from error
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    fsync_directory(path.parent)
+
+
+def _disk_error(error: OSError) -> Exception:
+    if error.errno in DISK_FULL_ERRNOS:
+        return UploadDiskFullError(
+            "The server's disk is full, so the upload cannot continue. What arrived so far is "
+            "kept: ask the admin to free space, then resume the upload.")
+    return error
+
+
+# Append ------------------------------------------------------------------------------------
+
+def append_chunk(user: Any, draft_id: object, file_id: object, *, offset: int,
+                 stream: Readable, length: int | None = None) -> DraftFile:
+    """Append the bytes of `stream` (`length` of them, or up to the end) at `offset` (tus PATCH).
+
+    See the module doc for the rules. Raises UploadOffsetError (409) unless `offset` is where
+    the upload is, UploadTooLargeError (413) for bytes past the declared size (none of them is
+    kept), UploadRejectedError (415) when the first bytes contradict the type,
+    UploadDiskFullError (507), UploadInterruptedError (400) for a body cut short (what arrived
+    is kept), UploadBusyError (423) while another request writes this upload.
+    """
+    item = get_file(user, draft_id, file_id, editable=True)
+    if item.state != DraftFile.State.UPLOADING:
+        return _ended(item, offset, length)
+    record = _record_of(item)
+    path = partial_path(record)
+    with _locked_partial(path, wait_seconds=LOCK_WAIT_SECONDS) as descriptor:
+        item = _reload(item, path)
+        if item.state != DraftFile.State.UPLOADING:
+            return _ended(item, offset, length)
+        durable = reconcile(item, descriptor)
+        if offset != durable:
+            raise UploadOffsetError(
+                f"This upload is at byte {durable}, not {offset}: ask (HEAD) for Upload-Offset "
+                "and send from there.")
+        allowed = item.size - durable
+        if length is not None and length > allowed:
+            raise UploadTooLargeError(
+                f"This chunk would end at byte {offset + length}, past the {item.size} bytes "
+                "declared for the file; nothing of it was kept.")
+        position = _write_body(item, record, descriptor, stream, durable,
+                               allowed if length is None else length, exact=length is not None)
+        if position == item.size:
+            return complete_upload(item)
+    return item
+
+
+def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: Readable,
+                start: int, wanted: int, *, exact: bool) -> int:
+    """Write up to `wanted` bytes of `stream` at `start` in pieces, then fsync and record.
+
+    1. Read a piece (at most PIECE_SIZE); a read error or an early end is a dropped
+       connection: keep what arrived.
+    2. While the file's first SIGNATURE_BYTES are not all in, collect them and check them
+       against the type before writing the piece that completes them.
+    3. pwrite the piece; on a full disk, trim it off again (the file ends at a piece boundary).
+    4. fsync, then raise `received` to the new end: the database never runs ahead of the disk.
+    """
+    need = min(SIGNATURE_BYTES, item.size)
+    head: bytes | None = os.pread(descriptor, start, 0) if start < need else None
+    position, failure = start, None
+    while position - start < wanted:
+        try:
+            piece = stream.read(min(PIECE_SIZE, wanted - (position - start)))
+        except OSError:
+            piece = b""
+        if not piece:
+            if exact:
+                failure = UploadInterruptedError(
+                    f"The connection dropped after {position - start} of {wanted} bytes of this "
+                    f"chunk; they are kept. Ask (HEAD) for Upload-Offset ({position}) and resume.")
+            break
+        if head is not None:
+            head += piece[:need - len(head)]
+            if len(head) >= need:
+                try:
+                    check_signature(FileType(item.file_type, item.extension), head)
+                except UploadRejectedError as rejected:
+                    fail_upload(item, str(rejected))
+                    raise
+                head = None
+        try:
+            write_at(descriptor, piece, position)
+        except OSError as error:
+            os.ftruncate(descriptor, position)
+            failure = _disk_error(error)
+            break
+        position += len(piece)
+    if not exact and position - start == wanted and _has_more(stream):
+        failure = UploadTooLargeError(
+            f"The upload sent more than the {item.size} bytes declared for the file; the bytes "
+            "past that were not kept.")
+    os.fsync(descriptor)
+    _record_received(item, record, position)
+    if failure is not None:
+        raise failure
+    return position
+
+
+def write_at(descriptor: int, data: bytes, position: int) -> None:
+    """pwrite all of `data` (a write may be short)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(descriptor, view, position)
+        view, position = view[written:], position + written
+
+
+def _has_more(stream: Readable) -> bool:
+    try:
+        return bool(stream.read(1))
+    except OSError:
+        return False
+
+
+def _record_of(item: DraftFile) -> UploadRecord:
+    record = UploadRecord.objects.filter(draft_file=item).first()
+    if record is None:
+        raise UploadOffsetError(
+            "This upload's partial file is gone (the upload ended or was cleaned up); remove the "
+            "file and upload it again.")
+    return record
+
+
+def _reload(item: DraftFile, path: Path) -> DraftFile:
+    """The row as it is now that we hold the lock (a concurrent request may have moved it)."""
+    fresh = DraftFile.objects.filter(id=item.id).first()
+    if fresh is None:
+        # Removed while we waited: our open may have recreated the partial file, drop it.
+        path.unlink(missing_ok=True)
+        raise DraftFileNotFoundError("This file was removed from the draft.")
+    return fresh
+
+
+def _ended(item: DraftFile, offset: int, length: int | None) -> DraftFile:
+    if item.state == DraftFile.State.ERROR:
+        raise UploadRejectedError(item.error or "This upload failed; remove it and upload again.")
+    if offset == item.size and not length:
+        return item  # a retried last PATCH whose answer was lost: nothing to do
+    raise UploadOffsetError(f"This upload is complete ({item.size} bytes); nothing more can be "
+                            "appended.")
+
+
+def reconcile(item: DraftFile, descriptor: int) -> int:
+    """The bytes durably received (rule 1 of the module doc); trims the partial file to them.
+    Call with the partial file's lock held."""
+    on_disk = os.fstat(descriptor).st_size
+    durable = min(item.received, on_disk)
+    if on_disk > durable:
+        os.ftruncate(descriptor, durable)
+        os.fsync(descriptor)
+    if item.received != durable:
+        DraftFile.objects.filter(id=item.id).update(received=durable)
+        item.received = durable
+    return durable
+
+
+def _record_received(item: DraftFile, record: UploadRecord, position: int) -> None:
+    now = timezone.now()
+    updated = DraftFile.objects.filter(id=item.id, state=DraftFile.State.UPLOADING).update(
+        received=position, updated_at=now)
+    # The registry's clock: a stalled upload ages from its last byte.
+    UploadRecord.objects.filter(id=record.id).update(updated_at=now)
+    if not updated:
+        partial_path(record).unlink(missing_ok=True)
+        raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
+    item.received = position
+
+
+def fail_upload(item: DraftFile, reason: str) -> None:
+    """End an upload in Error with `reason`, dropping its bytes and registry row."""
+    DraftFile.objects.filter(id=item.id).update(state=DraftFile.State.ERROR, error=reason,
+                                                updated_at=timezone.now())
+    for record in UploadRecord.objects.filter(draft_file_id=item.id):
+        partial_path(record).unlink(missing_ok=True)
+        record.delete()
+    item.state, item.error = DraftFile.State.ERROR, reason
+
+
+@contextmanager
+def _locked_partial(path: Path, *, wait_seconds: float) -> Iterator[int]:
+    """Open `path` and hold `flock` on it; UploadBusyError after `wait_seconds`.
+
+    If the path was replaced while we waited (removed, then recreated), we hold a lock on a
+    file nobody else sees: start again on the new one (bounded).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    for _attempt in range(3):
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise UploadBusyError(
+                            "Another request is writing this upload right now; try again in a "
+                            "moment.") from None
+                    time.sleep(LOCK_POLL_SECONDS)
+            try:
+                same = os.stat(path).st_ino == os.fstat(descriptor).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                yield descriptor
+                return
+        finally:
+            os.close(descriptor)  # closing releases the lock
+    raise UploadBusyError("This upload's partial file keeps changing; try again in a moment.")
+
+
+# Complete ----------------------------------------------------------------------------------
+
+def complete_upload(item: DraftFile) -> DraftFile:
+    """Store a whole upload and move it on (rule 4 of the module doc). Call it holding the
+    partial file's lock, with all `item.size` bytes durably received."""
+    record = _record_of(item)
+    path = partial_path(record)
+    state = (DraftFile.State.PROCESSING if item.file_type == "video"
+             else DraftFile.State.FINISHED)
+    with store_write_lock(shared=True):
+        try:
+            stored = put_file(path, item.extension)
+        except OSError as error:
+            raise _disk_error(error) from error
+        if stored.size != item.size:
+            # Cannot happen unless someone wrote the partial file behind our lock.
+            raise UploadOffsetError(f"The upload holds {stored.size} bytes, not {item.size}; "
+                                    "ask (HEAD) for Upload-Offset and resume.")
+        now = timezone.now()
+        with transaction.atomic():
+            updated = DraftFile.objects.filter(
+                id=item.id, state=DraftFile.State.UPLOADING).update(
+                checksum=stored.checksum, state=state, received=item.size, progress=0,
+                error="", updated_at=now)
+            UploadRecord.objects.filter(id=record.id).update(
+                checksum=stored.checksum, completed_at=now, updated_at=now)
+    path.unlink(missing_ok=True)
+    if not updated:
+        _free_stored({stored.checksum})
+        raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
+    item.refresh_from_db()
+    if state == DraftFile.State.PROCESSING:
+        _start_encode(item)
+    return item
+
+
+def _start_encode(item: DraftFile) -> None:
+    try:
+        from authoring.encoding import start_encode
+
+        start_encode(item)
+    except Exception as error:  # a file must never stay in Processing with no job behind it
+        logger.exception("could not start the encode of draft file %s", item.id)
+        reason = (f"The video could not be queued for encoding ({error}); remove it and "
+                  "upload it again.")
+        DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING).update(
+            state=DraftFile.State.ERROR, error=reason, updated_at=timezone.now())
+    item.refresh_from_db()
+
+
+def upload_status(user: Any, draft_id: object, file_id: object) -> DraftFile:
+    """The file with `received` set to what is durably on disk (tus HEAD).
+
+    Also the repair after a crash: the partial file is trimmed to the truth, and an upload
+    whose bytes are all in but which was never stored (the server died in between; the
+    client, seeing offset == length, will not send again) is completed now.
+    """
+    item = get_file(user, draft_id, file_id)
+    if item.state != DraftFile.State.UPLOADING:
+        return item
+    record = _record_of(item)
+    path = partial_path(record)
+    try:
+        with _locked_partial(path, wait_seconds=0) as descriptor:
+            item = _reload(item, path)
+            if item.state == DraftFile.State.UPLOADING:
+                reconcile(item, descriptor)
+                if item.received == item.size and item.draft.state == Draft.State.OPEN:
+                    item = complete_upload(item)
+    except UploadBusyError:
+        # A PATCH is writing: it alone may trim; report what is confirmed on both sides.
+        on_disk = path.stat().st_size if path.exists() else 0
+        item.received = min(item.received, on_disk)
+    return item
+
+
+# Plain multipart ---------------------------------------------------------------------------
+
+def receive_whole_file(user: Any, draft_id: object, uploaded_file: Any, *,
+                       description: object = "", topic: object = "",
+                       usage: object = DraftFile.Usage.RESOURCE) -> DraftFile:
+    """A file sent whole (multipart POST, up to 64 MiB): the same checks, code and end state as
+    a tus upload. A refused or failed one leaves nothing behind (the client got the reason)."""
+    get_open_draft(user, draft_id)  # someone else's draft is a 404 before anything else
+    size = uploaded_file.size
+    check_declared_size(size)
+    if size > MULTIPART_MAX_SIZE:
+        raise UploadTooLargeError(
+            f"This file is {format_size(size)}; a plain upload takes at most "
+            f"{format_size(MULTIPART_MAX_SIZE)}. Upload larger files resumably with the tus "
+            "protocol (POST with the Tus-Resumable header).")
+    item = start_upload(user, draft_id, filename=uploaded_file.name, size=size,
+                        description=description, topic=topic, usage=usage)
+    try:
+        uploaded_file.seek(0)
+        return append_chunk(user, draft_id, item.id, offset=0, stream=uploaded_file,
+                            length=size)
+    except BaseException:
+        discard_file(item)
+        raise
+
+
+# Edit and remove ---------------------------------------------------------------------------
+
+def update_file(user: Any, draft_id: object, file_id: object,
+                changes: Mapping[str, Any]) -> DraftFile:
+    """Change a file's description, topic, name or position (its index in the draft's list;
+    the other files move to make room)."""
+    if not isinstance(changes, Mapping):
+        raise InvalidDraftError({"file": "send a JSON object"})
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidDraftError({name: "is not a field of a file (or cannot be changed)"
+                                 for name in unknown})
+    clean = clean_fields(changes)
+    with transaction.atomic():
+        draft = get_open_draft(user, draft_id, for_update=True)
+        parsed = parse_draft_id(file_id)
+        item = draft.files.select_for_update().filter(id=parsed).first() if parsed else None
+        if item is None:
+            raise DraftFileNotFoundError()
+        position = clean.pop("position", None)
+        for name, value in clean.items():
+            setattr(item, name, value)
+        if position is not None:
+            item.position = _move(draft, item, position)
+        item.save()
+    item.refresh_from_db()
+    return item
+
+
+def _move(draft: Draft, item: DraftFile, position: int) -> int:
+    others = list(draft.files.exclude(id=item.id).order_by("position", "created_at"))
+    index = min(position, len(others))
+    for number, other in enumerate(others[:index] + [item] + others[index:]):
+        if other.id != item.id and other.position != number:
+            DraftFile.objects.filter(id=other.id).update(position=number)
+    return index
+
+
+def remove_file(user: Any, draft_id: object, file_id: object) -> None:
+    """Remove a file from an open draft, with its partial file and registry row, and free at
+    once the stored bytes that nothing else (another draft, a version) needs."""
+    with transaction.atomic():
+        draft = get_open_draft(user, draft_id, for_update=True)
+        parsed = parse_draft_id(file_id)
+        item = draft.files.select_for_update().filter(id=parsed).first() if parsed else None
+        if item is None:
+            raise DraftFileNotFoundError()
+        paths, checksums = _delete_rows(item)
+    _drop_bytes(paths, checksums)
+
+
+def discard_file(item: DraftFile) -> None:
+    """Remove a file the service itself created (a failed whole-file upload)."""
+    with transaction.atomic():
+        paths, checksums = _delete_rows(item)
+    _drop_bytes(paths, checksums)
+
+
+def _delete_rows(item: DraftFile) -> tuple[list[Path], set[str]]:
+    records = list(UploadRecord.objects.filter(draft_file_id=item.id))
+    fresh = DraftFile.objects.filter(id=item.id).first()
+    checksums = fresh.stored_checksums() if fresh is not None else set()
+    checksums.update(record.checksum for record in records if record.checksum)
+    UploadRecord.objects.filter(id__in=[record.id for record in records]).delete()
+    DraftFile.objects.filter(id=item.id).delete()
+    return [partial_path(record) for record in records], checksums
+
+
+def _drop_bytes(paths: list[Path], checksums: set[str]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+    _free_stored(checksums)
+
+
+def _free_stored(checksums: set[str]) -> None:
+    """Delete stored files nobody references any more; if the store is busy, the hourly
+    collector frees them later (they are unreferenced, so nothing is lost by waiting)."""
+    if not checksums:
+        return
+    try:
+        delete_if_unreferenced(checksums, wait_seconds=5.0)
+    except (StorageBusyError, ReferenceSourceError) as error:
+        logger.warning("could not free %s now (%s); the collector will", sorted(checksums),
+                       error)
