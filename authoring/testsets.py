@@ -242,7 +242,7 @@ class _Checker:
                 or not 1 <= attempts <= MAX_ATTEMPTS:
             self.errors[path] = f"must be null (unlimited) or a whole number 1 to {MAX_ATTEMPTS}"
             return None
-        return attempts
+        return int(attempts)
 
 
 def _image_problem(item: DraftFile | None) -> str:

@@ -308,3 +308,18 @@ def test_a_built_channel_carries_the_exercise_as_kolibri_reads_it(draft, make_ch
     assert row.contentnode_id == test["id"]
     assert row.assessment_item_ids == [item["id"] for item in test["questions"]]
     assert row.mastery_model == {"type": "m_of_n", "m": 2, "n": 2}
+
+
+def test_saving_a_draft_keeps_clean_test_sets_or_answers_every_error(draft, author_user):
+    from authoring.drafts import update_draft
+    from authoring.errors import InvalidDraftError
+
+    saved = update_draft(author_user, draft.id, {"test_sets": [a_test_set()]})
+    saved.refresh_from_db()
+    assert saved.test_sets[0]["pass_mark"] == 0.8
+    assert HEX_ID.fullmatch(saved.test_sets[0]["id"])
+    with pytest.raises(InvalidDraftError) as refused:
+        update_draft(author_user, draft.id, {"test_sets": [a_test_set(title="", pass_mark=2)]})
+    assert set(refused.value.errors["test_sets"]) == {"0.title", "0.pass_mark"}
+    saved.refresh_from_db()
+    assert saved.test_sets[0]["title"] == "Halves"

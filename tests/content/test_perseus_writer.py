@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import string
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from content.perseus import (
     LOCALPATH,
@@ -116,6 +119,22 @@ def test_author_text_stays_text(text):
     # Exactly our own widget, and nothing Kolibri's image rewriting would pick up.
     assert raw.count("[[\u2603") == 1
     assert LOCALPATH not in raw
+
+
+@given(st.text())
+def test_escaping_any_text_is_reversible_and_leaves_no_markup(text):
+    escaped = escape_markdown(text)
+    assert unescape_markdown(escaped) == text
+    # Read as markdown does: a backslash takes the next character literally. No punctuation
+    # (`[`, `!`, `$`, `{` ...) may be left to open a widget, an image, math or a placeholder.
+    position = 0
+    while position < len(escaped):
+        if escaped[position] == "\\":
+            assert escaped[position + 1] in string.punctuation
+            position += 2
+        else:
+            assert escaped[position] not in string.punctuation, escaped
+            position += 1
 
 
 def test_it_refuses_markdown_with_a_widget_or_an_image_it_does_not_carry():
