@@ -25,7 +25,7 @@ import re
 import uuid
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeGuard
 
 from authoring.drafts import parse_draft_id
 from authoring.models import Draft, DraftFile
@@ -86,9 +86,8 @@ class _Checker:
         self.images: dict[str, list[str]] = {}
 
     def test_set(self, path: str, value: object) -> dict[str, Any]:
-        if not self._is_object(path, value, TEST_SET_KEYS):
+        if not self._is_object(value, path, TEST_SET_KEYS):
             return {}
-        assert isinstance(value, dict)
         title = self._text(f"{path}.title", value.get("title", ""), MAX_TITLE)
         if title == "" and f"{path}.title" not in self.errors:
             self.errors[f"{path}.title"] = "a test set needs a title"
@@ -113,9 +112,8 @@ class _Checker:
         }
 
     def question(self, path: str, value: object) -> dict[str, Any]:
-        if not self._is_object(path, value, QUESTION_KEYS):
+        if not self._is_object(value, path, QUESTION_KEYS):
             return {}
-        assert isinstance(value, dict)
         text = self._text(f"{path}.text", value.get("text", ""), MAX_QUESTION_TEXT)
         image = self._image(f"{path}.image", value.get("image"))
         if not text and image is None and f"{path}.text" not in self.errors:
@@ -144,9 +142,8 @@ class _Checker:
                 "multiple": multiple, "image": image, "answers": clean_answers}
 
     def answer(self, path: str, value: object, answer_ids: set[str]) -> dict[str, Any]:
-        if not self._is_object(path, value, ANSWER_KEYS):
+        if not self._is_object(value, path, ANSWER_KEYS):
             return {}
-        assert isinstance(value, dict)
         text = self._text(f"{path}.text", value.get("text", ""), MAX_ANSWER_TEXT)
         image = self._image(f"{path}.image", value.get("image"))
         if not text and image is None and f"{path}.text" not in self.errors:
@@ -191,7 +188,8 @@ class _Checker:
         self.images.setdefault(normalized, []).append(path)
         return normalized
 
-    def _is_object(self, path: str, value: object, keys: frozenset[str]) -> bool:
+    def _is_object(self, value: object, path: str,
+                   keys: frozenset[str]) -> TypeGuard[dict[str, Any]]:
         if not isinstance(value, dict):
             self.errors[path] = "must be an object"
             return False
