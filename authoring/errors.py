@@ -42,8 +42,12 @@ class InvalidDraftError(AuthoringError):
 
     def __init__(self, errors: dict[str, object]) -> None:
         self.errors = errors
-        first = next(iter(errors.items()), ("draft", "is invalid"))
-        super().__init__(f"{first[0]}: {first[1]}")
+        field, problem = next(iter(errors.items()), ("draft", "is invalid"))
+        # Nested problems (test sets) are keyed by a dotted path: name the first one.
+        while isinstance(problem, dict) and problem:
+            path, problem = next(iter(problem.items()))
+            field = f"{field} {path}".strip()
+        super().__init__(f"{field}: {problem}")
 
 
 class UploadRejectedError(AuthoringError):
