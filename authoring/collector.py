@@ -13,7 +13,8 @@ It never touches an upload of a live draft, finished or still receiving: the aut
 resume it at any time. Stored files nobody references (an encode killed after it stored its
 outputs) are the storage collector's (`gcstorage`); leftovers in the temp area, `purgetemp`'s.
 It also finishes what an encode that ended during a busy moment could not: a course published
-while its videos encoded gets its update (authoring.publish.update_waiting_course).
+while its videos encoded gets its update (authoring.publish.update_waiting_course), and a video
+whose encode the reaper gave up on is marked Error.
 
     report = collect_upload_zombies()
 """
@@ -41,6 +42,7 @@ class CollectorReport:
     published_entries: int = 0
     stray_partials: list[str] = field(default_factory=list)
     store_busy: bool = False
+    failed_encodes: int = 0
     courses_updated: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,6 +66,7 @@ def collect_upload_zombies(*, now: float | None = None,
         draft_file__draft__state=Draft.State.PUBLISHED, updated_at__lt=cutoff)
     report.published_entries = published.delete()[0]
     report.stray_partials = _remove_stray_partials(started - grace)
+    report.failed_encodes = _settle_failed_encodes()
     report.courses_updated = _update_waiting_courses()
     logger.info("collectuploads: %s", report.as_dict())
     return report
@@ -83,6 +86,22 @@ def _remove_stray_partials(cutoff: float) -> list[str]:
             entry.unlink(missing_ok=True)
             removed.append(entry.name)
     return removed
+
+
+def _settle_failed_encodes() -> int:
+    """Videos whose encode the reaper gave up on (its worker died each time) show Error on the
+    page already (authoring.serializers); write it onto the row too, so a course waiting for
+    them stops waiting."""
+    from jobs.models import Job
+
+    settled = 0
+    stuck = DraftFile.objects.filter(state=DraftFile.State.PROCESSING,
+                                     job__state__in=(Job.State.FAILED, Job.State.CANCELLED))
+    for item in stuck.select_related("job")[:BATCH]:
+        reason = item.job.error if item.job and item.job.error else "The encode was cancelled."
+        settled += DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING).update(
+            state=DraftFile.State.ERROR, error=reason)
+    return settled
 
 
 def _update_waiting_courses() -> list[str]:

@@ -135,9 +135,12 @@ def update_waiting_course(draft_id: Any) -> int | None:
         if current != draft.published_version:
             Draft.objects.filter(id=draft.id).update(awaiting_encodes=False, waiting_nodes=[])
             return None
-        ready = draft.files.filter(node_id__in=draft.waiting_nodes).exclude(
-            state=DraftFile.State.PROCESSING)
-        if not ready.exists():
+        waiting_files = draft.files.filter(node_id__in=draft.waiting_nodes)
+        if not waiting_files.filter(state=DraftFile.State.FINISHED).exists():
+            if not waiting_files.filter(state=DraftFile.State.PROCESSING).exists():
+                # Every waiting encode failed: nothing to add, stop waiting.
+                Draft.objects.filter(id=draft.id).update(awaiting_encodes=False,
+                                                         waiting_nodes=[])
             return None
         version, waiting = _build(draft, owner=None)
         Draft.objects.filter(id=draft.id).update(

@@ -131,3 +131,15 @@ def test_the_collectuploads_command_reports_what_it_removed(author_user, capsys)
     call_command("collectuploads", "--grace", "3600")
     assert "Removed 1 orphaned upload(s)" in capsys.readouterr().out
     assert not UploadRecord.objects.exists()
+
+
+def test_the_collector_marks_videos_whose_encode_was_given_up_as_errors(author_user):
+    draft = Draft.objects.create(owner=author_user, name="Videos")
+    video = stored_draft_file(draft, b"raw video", "lesson.mov", file_type="video",
+                              state=DraftFile.State.PROCESSING)
+    job = Job.objects.create(kind="encode", state=Job.State.FAILED,
+                             error="The worker running this task stopped without finishing")
+    DraftFile.objects.filter(id=video.id).update(job=job)
+    assert collect_upload_zombies(grace=DAY).failed_encodes == 1
+    video.refresh_from_db()
+    assert video.state == DraftFile.State.ERROR and "stopped" in video.error

@@ -1,11 +1,13 @@
 """`checkinvariants [--full] [--json]`: exit 0 when every invariant holds, 4 naming each
-violation (what, where, how to fix) otherwise. See channels.invariants."""
+violation (what, where, how to fix) otherwise. See channels.invariants and
+authoring.invariants (drafts)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from authoring.invariants import check_drafts
 from channels.invariants import check_invariants
 from kolibri_like.command_base import EXIT_INVALID, ProductCommand
 
@@ -28,6 +30,7 @@ class Command(ProductCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         report = check_invariants(full=options["full"])
+        check_drafts(report)
         if options["json"]:
             self.write_line(json.dumps(report.as_dict(), indent=2))
         else:
