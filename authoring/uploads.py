@@ -287,7 +287,8 @@ def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: 
     """
     need = min(SIGNATURE_BYTES, item.size)
     head: bytes | None = os.pread(descriptor, start, 0) if start < need else None
-    position, failure = start, None
+    position = start
+    failure: Exception | None = None
     while position - start < wanted:
         try:
             piece = stream.read(min(PIECE_SIZE, wanted - (position - start)))
@@ -319,7 +320,12 @@ def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: 
         failure = UploadTooLargeError(
             f"The upload sent more than the {item.size} bytes declared for the file; the bytes "
             "past that were not kept.")
-    os.fsync(descriptor)
+    try:
+        os.fsync(descriptor)
+    except OSError as error:
+        # Nothing of this request is known to be on disk; `received` stays where it was and
+        # the next request trims the rest off (rule 1 of the module doc).
+        raise _disk_error(error) from error
     _record_received(item, record, position)
     if failure is not None:
         raise failure
