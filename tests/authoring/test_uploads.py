@@ -7,12 +7,11 @@ import fcntl
 import hashlib
 import io
 import os
-import sys
-import types
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+import authoring.encoding
 from authoring import uploads
 from authoring.errors import (
     DraftFileNotFoundError,
@@ -59,13 +58,7 @@ def draft(author_user) -> Draft:
 def encodes(monkeypatch) -> list[object]:
     """Calls of authoring.encoding.start_encode (replaced: encoding has its own tests)."""
     calls: list[object] = []
-    try:
-        import authoring.encoding as encoding
-    except ImportError:  # not written yet: stand in for it
-        encoding = types.ModuleType("authoring.encoding")
-        monkeypatch.setitem(sys.modules, "authoring.encoding", encoding)
-    monkeypatch.setattr(encoding, "start_encode", lambda item: calls.append(item.id),
-                        raising=False)
+    monkeypatch.setattr(authoring.encoding, "start_encode", lambda item: calls.append(item.id))
     return calls
 
 
@@ -147,10 +140,17 @@ def test_a_video_goes_to_processing_and_its_encode_starts(author_user, draft, en
     assert encodes == [item.id]
 
 
-def test_a_video_whose_encode_cannot_start_ends_in_error(author_user, draft, monkeypatch,
-                                                         encodes):
-    import authoring.encoding
+def test_a_video_is_handed_to_the_real_encoder_as_a_queued_job(author_user, draft,
+                                                                django_capture_on_commit_callbacks):
+    data = MP4_HEAD + os.urandom(100)
+    item = start_upload(author_user, draft.id, filename="talk.mp4", size=len(data))
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        done = send(author_user, draft, item, 0, data)
+    assert done.state == DraftFile.State.PROCESSING and done.job is not None
+    assert done.job.params["checksum"] == done.checksum and len(enqueued) == 1
 
+
+def test_a_video_whose_encode_cannot_start_ends_in_error(author_user, draft, monkeypatch):
     def refuse(item):
         raise RuntimeError("queue unreachable")
 
