@@ -7,6 +7,7 @@ them into the store and marks every video draft file with that source Finished. 
 the percent of the duration over the three encodes; the whole job has a time limit.
 
     start_encode(draft_file)    # Processing now; the encode runs after the commit
+    settle_abandoned_encodes()  # hourly: files whose job the reaper failed show Error
 
 Why one job per checksum: storage dedupes, so two drafts (or two files of one draft) holding
 the same video share one encode instead of burning the small box's CPU twice.
@@ -39,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from authoring.models import DraftFile
 from jobs.errors import InvalidJobParamsError
@@ -270,7 +272,7 @@ def _source_path(checksum: str, extension: str) -> Path:
     return path
 
 
-def _video_rows(checksum: str) -> Any:
+def _video_rows(checksum: str) -> QuerySet[DraftFile]:
     return DraftFile.objects.filter(checksum=checksum, file_type=VIDEO)
 
 
@@ -324,6 +326,35 @@ def _delete_if_orphaned(checksum: str, outputs: set[str]) -> set[str]:
     logger.info("encode of %s ended after its draft was cancelled: deleted %s", checksum,
                 [item.checksum for item in deleted])
     return {item.checksum for item in deleted}
+
+
+def settle_abandoned_encodes() -> list[str]:
+    """Video files still Processing whose encode job ended without marking them (the reaper
+    gave up on a worker killed too often; an admin cancelled the task) go to Error with the
+    job's reason, and the courses published while they encoded stop waiting for them.
+    Returns the ids of the files settled. For the hourly collector."""
+    abandoned = (DraftFile.objects.filter(state=DraftFile.State.PROCESSING, file_type=VIDEO,
+                                          job__state__in=(Job.State.FAILED,
+                                                          Job.State.CANCELLED))
+                 .select_related("job"))
+    settled: list[str] = []
+    checksums: set[str] = set()
+    for item in abandoned:
+        job = item.job
+        if job is None:  # deleted since the query: nothing to say about it
+            continue
+        reason = job.error if job.state == Job.State.FAILED else ""
+        # Conditional on the same job: start_encode may have given the file a new one since.
+        if DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING,
+                                    job_id=job.id).update(
+                state=DraftFile.State.ERROR, progress=0,
+                error=reason or "The encode was cancelled; remove the video and upload it "
+                                "again."):
+            settled.append(str(item.id))
+            checksums.add(item.checksum)
+    for checksum in sorted(checksums):
+        _encode_ended(checksum)
+    return settled
 
 
 def _encode_ended(checksum: str) -> None:

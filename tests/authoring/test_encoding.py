@@ -14,6 +14,7 @@ from authoring.encoding import (
     FINAL_STAGE,
     KIND,
     clean_encode,
+    settle_abandoned_encodes,
     start_encode,
     time_limit_seconds,
 )
@@ -197,6 +198,24 @@ def test_cancelling_the_draft_stops_the_encode_and_stores_nothing(
     entries, _ = walk_storage()
     assert entries == []  # neither the source (cancel freed it) nor any output
     assert list(Path(encoding.temp_root()).glob("encode-*")) == []
+
+
+def test_files_of_an_encode_the_reaper_gave_up_on_are_settled_as_error(
+        draft, clip_bytes, django_capture_on_commit_callbacks):
+    item = video(draft, clip_bytes)
+    with django_capture_on_commit_callbacks(execute=False):
+        start_encode(item)  # queued, never run: its worker keeps being killed
+    item.refresh_from_db()
+    given_up = "The worker running this task stopped without finishing, 3 times."
+    Job.objects.filter(id=item.job_id).update(state=Job.State.FAILED, error=given_up)
+    later = video(Draft.objects.create(owner=draft.owner, name="Later"), clip_bytes, "b.mp4")
+
+    assert settle_abandoned_encodes() == [str(item.id)]
+    item.refresh_from_db()
+    later.refresh_from_db()
+    assert (item.state, item.error) == (DraftFile.State.ERROR, given_up)
+    assert later.state == DraftFile.State.PROCESSING  # no job yet: not abandoned
+    assert settle_abandoned_encodes() == []
 
 
 def test_an_encode_past_its_time_limit_ends_in_error(
