@@ -1,7 +1,7 @@
 """The one adapter for the ffmpeg binary: find it, run it safely, build its argument lists.
 
-Why one module: every place that runs ffmpeg (demo content now, authoring's background encodes
-later) gets the same guarantees for free: an argument list and never a shell, no stdin (a
+Why one module: every place that runs ffmpeg (demo content, authoring's background encodes of
+uploads) gets the same guarantees for free: an argument list and never a shell, no stdin (a
 stray prompt would hang a worker forever), a wall-clock timeout that kills the process, and a
 named error carrying ffmpeg's last stderr lines instead of a bare exit status.
 
@@ -13,6 +13,8 @@ an option or a protocol.
     run_ffmpeg(args, timeout=60)
     info = probe_media(Path("clip.mp4"))
     info.duration, [stream.codec for stream in info.streams]
+    run_ffmpeg_with_progress(build_encode_args(upload, Path("out.webm"), target="webm"),
+                             duration=info.duration, on_progress=print, timeout=600)
 
 The binary is `settings.FFMPEG_BINARY` if set (a missing path is an error, not a silent
 fallback), else `ffmpeg` on PATH, else the static build that imageio-ffmpeg ships (libx264,
