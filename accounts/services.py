@@ -1,14 +1,18 @@
-"""Writes on accounts: the first admin, created without any prompt."""
+"""Writes on accounts: the first admin, created without any prompt, and the accounts admins
+manage (create, reset a password, disable) and users change (their own password)."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
 
@@ -42,4 +46,196 @@ def ensure_initial_admin(announce: Callable[[str], None] = print) -> User | None
                  f"(also saved in {path}; change it after signing in).")
     else:
         announce(f"Created the first admin {username!r} from KOLIBRI_LIKE_ADMIN_USERNAME.")
+    return user
+
+
+# Accounts managed by admins (issue 5): create, reset a password, disable, change one's own.
+#
+#     user = create_account("amina", full_name="Amina K.", role="learner", password="...")
+#     new_password = reset_password(user)            # generated; shown to the admin once
+#     update_account(actor=admin, user=user, is_active=False)
+#
+# The full name is kept in `first_name` (the User table has no other name column), so Django's
+# `get_full_name()` gives it back whole.
+
+GENERATED_PASSWORD_BYTES = 9  # 12 URL-safe characters: easy to read out, hard to guess
+FULL_NAME_MAX_LENGTH = 150
+# Django's four validators: the settings configure none, and a classroom server still needs a
+# floor (length, not all digits, not common, not the username). Settings that name their own
+# validators win.
+DEFAULT_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+ROLES = tuple(User.Role.values)
+
+
+class AccountInputError(Exception):
+    """What was asked cannot be done; `errors` names the field and says why, per field."""
+
+    exit_code = 4  # invalid input (INTERFACE.md)
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__(" ".join(f"{field}: {' '.join(messages)}"
+                                  for field, messages in errors.items()))
+
+
+@lru_cache(maxsize=1)
+def _fallback_validators() -> list[Any]:
+    # Built once: CommonPasswordValidator reads a 20,000-word list when it is created.
+    return password_validation.get_password_validators(DEFAULT_PASSWORD_VALIDATORS)
+
+
+def password_validators() -> list[Any]:
+    if getattr(settings, "AUTH_PASSWORD_VALIDATORS", None):
+        return password_validation.get_default_password_validators()
+    return _fallback_validators()
+
+
+def password_problems(password: str, user: User) -> list[str]:
+    """Why `password` is not acceptable for `user` (empty: it is)."""
+    if not password:
+        return ["Type a password."]
+    try:
+        password_validation.validate_password(password, user, password_validators())
+    except ValidationError as error:
+        return list(error.messages)
+    return []
+
+
+def username_problems(username: str) -> list[str]:
+    if not username:
+        return ["Type a username."]
+    if len(username) > 150:
+        return ["Use at most 150 characters."]
+    try:
+        User.username_validator(username)
+    except ValidationError:
+        return ["Use only letters, digits and @ . + - _ (no spaces)."]
+    # Case-insensitive: "Amina" and "amina" would be two people no one can tell apart at sign-in.
+    if User.objects.filter(username__iexact=username).exists():
+        return [f"The username {username!r} is taken."]
+    return []
+
+
+def role_problems(role: str) -> list[str]:
+    if role not in ROLES:
+        return [f"Choose one of {', '.join(ROLES)} (not {role!r})."]
+    return []
+
+
+def full_name_problems(full_name: str) -> list[str]:
+    if len(full_name) > FULL_NAME_MAX_LENGTH:
+        return [f"Use at most {FULL_NAME_MAX_LENGTH} characters."]
+    return []
+
+
+def account_problems(username: str, full_name: str, role: str,
+                     password: str) -> dict[str, list[str]]:
+    """Every reason the account cannot be created, per field (empty: it can)."""
+    candidate = User(username=username, first_name=full_name, role=role)
+    problems = {
+        "username": username_problems(username),
+        "full_name": full_name_problems(full_name),
+        "role": role_problems(role),
+        "password": password_problems(password, candidate),
+    }
+    return {field: messages for field, messages in problems.items() if messages}
+
+
+def create_account(username: str, *, full_name: str = "", role: str = User.Role.LEARNER,
+                   password: str) -> User:
+    """A new active account. Raises AccountInputError naming each bad field."""
+    username, full_name = username.strip(), full_name.strip()
+    role = (role or User.Role.LEARNER).strip().lower()
+    problems = account_problems(username, full_name, role, password)
+    if problems:
+        raise AccountInputError(problems)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username, password=password, first_name=full_name,
+                                            role=role)
+    except IntegrityError:
+        # Someone created the same username between the check and the insert.
+        raise AccountInputError({"username": [f"The username {username!r} is taken."]}) from None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+def reset_password(user: User, password: str | None = None) -> str:
+    """Set `user`'s password to `password`, or to a generated one; returns the new password.
+
+    The user's signed-in sessions end (Django checks a hash of the password on each request).
+    """
+    new_password = password if password is not None else generate_password()
+    problems = password_problems(new_password, user)
+    if problems:
+        raise AccountInputError({"password": problems})
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return new_password
+
+
+def change_own_password(user: User, old_password: str, new_password: str) -> None:
+    """A signed-in user changes their password; the old one must be right."""
+    if not user.check_password(old_password):
+        raise AccountInputError({"old_password": ["The current password is not right."]})
+    problems = password_problems(new_password, user)
+    if problems:
+        raise AccountInputError({"new_password": problems})
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+
+
+def update_account(actor: User, user: User, *, full_name: str | None = None,
+                   role: str | None = None, is_active: bool | None = None) -> User:
+    """Change a user's name, role or whether they may sign in.
+
+    Two rules keep the server manageable: an admin cannot disable or demote themselves, and the
+    last active admin is never disabled or demoted. Disabling is `is_active = False`: Django's
+    sign-in, sessions and DRF's token authentication all refuse inactive users.
+    """
+    errors: dict[str, list[str]] = {}
+    if full_name is not None:
+        full_name = full_name.strip()
+        if full_name_problems(full_name):
+            errors["full_name"] = full_name_problems(full_name)
+    if role is not None:
+        role = role.strip().lower()
+        if role_problems(role):
+            errors["role"] = role_problems(role)
+    if errors:
+        raise AccountInputError(errors)
+    with transaction.atomic():
+        # Locked, so two admins demoting each other at once cannot leave no admin.
+        admins = list(User.objects.select_for_update()
+                      .filter(role=User.Role.ADMIN, is_active=True).values_list("pk", flat=True))
+        user = User.objects.select_for_update().get(pk=user.pk)
+        loses_admin = user.pk in admins and (
+            is_active is False or (role is not None and role != User.Role.ADMIN))
+        if loses_admin and user.pk == actor.pk:
+            field = "is_active" if is_active is False else "role"
+            raise AccountInputError({field: [
+                "You cannot disable your own account or take away your own admin role; "
+                "ask another admin."]})
+        if loses_admin and len(admins) <= 1:
+            field = "is_active" if is_active is False else "role"
+            raise AccountInputError({field: [
+                "This is the last active admin: make another account an admin first."]})
+        if full_name is not None:
+            user.first_name = full_name
+        if role is not None and role != user.role:
+            user.role = role
+            if role != User.Role.ADMIN:
+                # User.save turns a superuser back into an admin: drop the flags with the role.
+                user.is_superuser = False
+                user.is_staff = False
+        if is_active is not None:
+            user.is_active = is_active
+        user.save()
     return user
