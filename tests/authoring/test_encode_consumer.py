@@ -71,13 +71,17 @@ from jobs.services import reap_stale_jobs
 print(json.dumps(reap_stale_jobs(now=timezone.now() + timedelta(seconds=600)).as_dict()))
 """
 
-# What the author sees for each file (the API's state).
+# What the author sees for each file (the API's state), before and after the hourly
+# settling writes it onto the rows.
 AUTHOR_VIEW = """
 import json
+from authoring.encoding import settle_abandoned_encodes
 from authoring.models import DraftFile
 from authoring.serializers import effective_state
-print(json.dumps({str(item.id): effective_state(item)
-                  for item in DraftFile.objects.select_related("job")}))
+shown = {str(item.id): effective_state(item) for item in DraftFile.objects.select_related("job")}
+settled = settle_abandoned_encodes()
+stored = {str(item.id): [item.state, item.error] for item in DraftFile.objects.all()}
+print(json.dumps({"shown": shown, "settled": settled, "stored": stored}))
 """
 
 
@@ -246,5 +250,8 @@ def test_a_consumer_killed_mid_encode_is_retried_then_gives_up(environment, tmp_
         assert stored(environment, retried["outputs"][extension], extension).is_file()
 
     assert database.job(made["doomed"]["job"])["state"] == "failed"
-    state, _progress, error = shell(environment, AUTHOR_VIEW)[made["doomed"]["file"]]
+    view = shell(environment, AUTHOR_VIEW)
+    doomed = made["doomed"]["file"]
+    state, _progress, error = view["shown"][doomed]
     assert state == "Error" and "stopped without finishing" in error
+    assert view["settled"] == [doomed] and view["stored"][doomed] == [state, error]
