@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from authoring.filetypes import TYPES_BY_NAME
 from authoring.models import DraftFile
 from jobs.errors import InvalidJobParamsError
 from jobs.kinds import JobContext, JobKind, register_kind
@@ -67,11 +68,11 @@ from storage.paths import storage_path, temp_root
 
 logger = logging.getLogger(__name__)
 
-KIND = "encode"
 VIDEO = "video"
-# What the wizard accepts as a video (authoring.filetypes "video").
-VIDEO_EXTENSIONS = ("mp4", "m4v", "mov", "webm", "mkv", "ogv", "ogg", "avi", "mpg", "mpeg",
-                    "wmv", "flv")
+KIND = "encode"
+# What the wizard accepts as a video; UNTRUSTED_INPUT_OPTIONS in media.ffmpeg lets ffmpeg read
+# exactly these containers.
+VIDEO_EXTENSIONS = TYPES_BY_NAME[VIDEO]
 CHECKSUM_RE = re.compile(r"[0-9a-f]{32}")
 PROGRESS_STAGE = "encode"
 FINAL_STAGE = "saving"
