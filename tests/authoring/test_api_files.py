@@ -8,11 +8,9 @@ import io
 import os
 
 import pytest
-from django.urls import include, path
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from authoring.api_files import DraftFileDetailView, DraftFileListView
 from authoring.models import Draft, DraftFile, UploadRecord
 from authoring.uploads_area import uploads_dir
 from storage.models import StoredFile
@@ -20,14 +18,7 @@ from storage.paths import storage_path
 from tests.authoring.factories import PDF, PNG
 from tests.authoring.test_uploads import MP4_HEAD, encodes, pdf_bytes  # noqa: F401 (fixture)
 
-# The two routes as authoring.urls declares them (this module is the test's urlconf, so the
-# tests do not depend on when they are wired into the project's urls).
-urlpatterns = [
-    path("api/drafts/<str:draft_id>/files/", DraftFileListView.as_view()),
-    path("api/drafts/<str:draft_id>/files/<str:file_id>/", DraftFileDetailView.as_view()),
-    path("", include("kolibri_like.urls")),
-]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 CHUNK = "application/offset+octet-stream"
