@@ -8,5 +8,5 @@ class AuthoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # tasks.py makes Huey know the hourly collector.
-        from authoring import tasks  # noqa: F401
+        # The encode job kind registers itself; tasks.py makes Huey know the hourly collector.
+        from authoring import encoding, tasks  # noqa: F401
