@@ -16,7 +16,6 @@ refuse inactive users).
 from __future__ import annotations
 
 from django.contrib.auth import update_session_auth_hash
-from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -43,24 +42,16 @@ def field_errors(error: services.AccountInputError) -> ValidationError:
     return ValidationError(error.errors)
 
 
-def filtered_users(params) -> QuerySet[User]:
-    users = User.objects.order_by("username")
-    if params.get("role") in User.Role.values:
-        users = users.filter(role=params["role"])
-    if params.get("is_active") in ("true", "false"):
-        users = users.filter(is_active=params["is_active"] == "true")
-    search = params.get("search", "").strip()
-    if search:
-        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
-    return users
-
-
 class UserListView(GenericAPIView):
     permission_classes = [IsAdmin]
     serializer_class = UserSerializer
 
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(filtered_users(request.query_params))
+        params = request.query_params
+        users = services.find_users(role=params.get("role", ""),
+                                    is_active=params.get("is_active", ""),
+                                    search=params.get("search", ""))
+        page = self.paginate_queryset(users)
         assert page is not None, "the user list is always paginated"
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 
@@ -161,6 +162,20 @@ def create_account(username: str, *, full_name: str = "", role: str = User.Role.
     except IntegrityError:
         # Someone created the same username between the check and the insert.
         raise AccountInputError({"username": [f"The username {username!r} is taken."]}) from None
+
+
+def find_users(*, role: str = "", is_active: str = "", search: str = "") -> QuerySet[User]:
+    """Accounts for the admin's list (the one read here: the API and the page share it).
+    `is_active` is "true" or "false"; empty or unknown filters are ignored."""
+    users = User.objects.order_by("username")
+    if role in ROLES:
+        users = users.filter(role=role)
+    if is_active in ("true", "false"):
+        users = users.filter(is_active=is_active == "true")
+    search = search.strip()
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
+    return users
 
 
 def generate_password() -> str:

@@ -12,6 +12,7 @@ from django.urls import path, register_converter
 
 from frontend import admin_views, views
 from frontend import authoring_views
+from frontend import admin_users_views
 from routers.ids import is_valid_channel_id
 
 
@@ -49,6 +50,15 @@ urlpatterns = [
     path("admin/tasks/start/", admin_views.task_start, name="admin-task-start"),
     path("admin/tasks/<uuid:job_id>/cancel/", admin_views.task_cancel,
          name="admin-task-cancel"),
+    # Accounts (admins only): frontend/admin_users_views.py.
+    path("admin/users/", admin_users_views.user_list, name="admin-users"),
+    path("admin/users/new/", admin_users_views.user_new, name="admin-user-new"),
+    path("admin/users/import/", admin_users_views.user_import, name="admin-user-import"),
+    path("admin/users/<int:user_id>/", admin_users_views.user_detail, name="admin-user"),
+    path("admin/users/<int:user_id>/password/", admin_users_views.user_password,
+         name="admin-user-password"),
+    path("admin/users/<int:user_id>/active/", admin_users_views.user_active,
+         name="admin-user-active"),
     # Authors' pages: "My courses" and the course wizard (frontend/authoring_views.py).
     path("author/", authoring_views.author_home, name="author-home"),
     path("author/drafts/new/", authoring_views.draft_new, name="author-draft-new"),
