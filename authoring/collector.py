@@ -66,7 +66,9 @@ def collect_upload_zombies(*, now: float | None = None,
         draft_file__draft__state=Draft.State.PUBLISHED, updated_at__lt=cutoff)
     report.published_entries = published.delete()[0]
     report.stray_partials = _remove_stray_partials(started - grace)
-    report.failed_encodes = _settle_failed_encodes()
+    from authoring.encoding import settle_abandoned_encodes
+
+    report.failed_encodes = len(settle_abandoned_encodes())
     report.courses_updated = _update_waiting_courses()
     logger.info("collectuploads: %s", report.as_dict())
     return report
@@ -86,22 +88,6 @@ def _remove_stray_partials(cutoff: float) -> list[str]:
             entry.unlink(missing_ok=True)
             removed.append(entry.name)
     return removed
-
-
-def _settle_failed_encodes() -> int:
-    """Videos whose encode the reaper gave up on (its worker died each time) show Error on the
-    page already (authoring.serializers); write it onto the row too, so a course waiting for
-    them stops waiting."""
-    from jobs.models import Job
-
-    settled = 0
-    stuck = DraftFile.objects.filter(state=DraftFile.State.PROCESSING,
-                                     job__state__in=(Job.State.FAILED, Job.State.CANCELLED))
-    for item in stuck.select_related("job")[:BATCH]:
-        reason = item.job.error if item.job and item.job.error else "The encode was cancelled."
-        settled += DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING).update(
-            state=DraftFile.State.ERROR, error=reason)
-    return settled
 
 
 def _update_waiting_courses() -> list[str]:
