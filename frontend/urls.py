@@ -13,6 +13,7 @@ from django.urls import path, register_converter
 from frontend import admin_views, views
 from frontend import authoring_views
 from frontend import admin_users_views
+from frontend import reports_views
 from routers.ids import is_valid_channel_id
 
 
@@ -63,4 +64,9 @@ urlpatterns = [
     path("author/", authoring_views.author_home, name="author-home"),
     path("author/drafts/new/", authoring_views.draft_new, name="author-draft-new"),
     path("author/drafts/<uuid:draft_id>/", authoring_views.draft_wizard, name="author-draft"),
+    # Authors' progress reports of a course (frontend/reports_views.py).
+    path("author/courses/<hexid:pk>/progress/", reports_views.course_progress,
+         name="author-course-progress"),
+    path("author/courses/<hexid:pk>/progress.csv", reports_views.course_progress_csv,
+         name="author-course-progress-csv"),
 ]
