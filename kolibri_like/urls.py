@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("channels.urls")),
     path("", include("jobs.urls")),
     path("", include("authoring.urls")),
+    path("", include("learning.urls")),
     path("", include("content.urls")),
     path("", include("frontend.urls")),
 ]
