@@ -29,21 +29,17 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.permissions import IsAuthorOrAdmin
-from authoring.errors import AuthoringError, InvalidDraftError, UploadTooLargeError
+from authoring.errors import UploadTooLargeError
 from authoring.serializers import draft_file_json
+from authoring.api import AuthoringAPIError, AuthoringView
+from authoring.draft_files import get_file, list_files, remove_file, update_file
 from authoring.uploads import (
     MULTIPART_MAX_SIZE,
     append_chunk,
     format_size,
-    get_file,
-    list_files,
     receive_whole_file,
-    remove_file,
     start_upload,
-    update_file,
     upload_status,
 )
 
@@ -53,14 +49,6 @@ CHUNK_CONTENT_TYPE = "application/offset+octet-stream"
 DIGITS = re.compile(r"[0-9]{1,19}")
 # Multipart framing around a file: boundaries, part headers and the small text fields.
 MULTIPART_OVERHEAD = 1024 * 1024
-
-
-class AuthoringAPIError(APIException):
-    """An authoring error as `{"detail": message}` with the error's status."""
-
-    def __init__(self, error: AuthoringError) -> None:
-        self.status_code = error.http_status
-        super().__init__(detail=str(error))
 
 
 class TusVersionError(APIException):
@@ -129,17 +117,8 @@ def tus_capabilities() -> dict[str, str]:
             "Tus-Extension": TUS_EXTENSIONS, "Tus-Max-Size": str(int(settings.MAX_UPLOAD_SIZE))}
 
 
-class DraftFileAPIView(APIView):
-    """What both views share: who may call, errors as `{"detail"}`, tus headers."""
-
-    permission_classes = [IsAuthorOrAdmin]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, InvalidDraftError):
-            exc = ValidationError(exc.errors)
-        elif isinstance(exc, AuthoringError):
-            exc = AuthoringAPIError(exc)
-        return super().handle_exception(exc)
+class DraftFileAPIView(AuthoringView):
+    """What both views share: who may call and errors (AuthoringView), tus headers."""
 
     def finalize_response(self, request: Request, response: Any, *args: Any,
                           **kwargs: Any) -> Any:

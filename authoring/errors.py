@@ -73,3 +73,28 @@ class PublishConflictError(AuthoringError):
 
     http_status = 409
     exit_code = 7
+
+
+class UploadDiskFullError(AuthoringError):
+    """The disk filled up while bytes arrived: what arrived is kept, the client resumes."""
+
+    http_status = 507
+    exit_code = 5
+
+
+class UploadBusyError(AuthoringError):
+    """Another request is writing this upload right now (tus clients retry a 423)."""
+
+    http_status = 423
+    exit_code = 7
+
+
+class UploadInterruptedError(AuthoringError):
+    """The body ended before its Content-Length: what arrived is kept, the client resumes."""
+
+    http_status = 400
+    exit_code = 6
+
+
+class EmptyUploadError(UploadRejectedError):
+    http_status = 400

@@ -1,4 +1,5 @@
-"""Uploads of the course-creation wizard: start, append (tus PATCH), complete, edit, remove.
+"""Uploads of the course-creation wizard: start, append (tus PATCH), complete. (Editing and
+removing a file: authoring.draft_files.)
 
 An upload is a `DraftFile` (what the author sees: name, state, progress) plus its
 `UploadRecord` (the seed's `tmp_files` registry, from before the first byte) and a partial
@@ -33,7 +34,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,11 +44,15 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from authoring.drafts import MAX_DESCRIPTION, MAX_TOPIC, get_draft, get_open_draft, parse_draft_id
+from authoring.draft_files import clean_fields, discard_file, free_stored, get_file
+from authoring.drafts import get_open_draft
 from authoring.errors import (
-    AuthoringError,
     DraftFileNotFoundError,
+    EmptyUploadError,
     InvalidDraftError,
+    UploadBusyError,
+    UploadDiskFullError,
+    UploadInterruptedError,
     UploadOffsetError,
     UploadRejectedError,
     UploadTooLargeError,
@@ -62,8 +67,7 @@ from authoring.filetypes import (
 from authoring.models import Draft, DraftFile, UploadRecord
 from authoring.uploads_area import partial_path, uploads_dir
 from storage.files import fsync_directory, put_file
-from storage.gc import StorageBusyError, delete_if_unreferenced, store_write_lock
-from storage.references import ReferenceSourceError
+from storage.gc import store_write_lock
 
 logger = logging.getLogger(__name__)
 
@@ -71,31 +75,7 @@ PIECE_SIZE = 1024 * 1024
 MULTIPART_MAX_SIZE = 64 * 1024 * 1024
 LOCK_WAIT_SECONDS = 3.0
 LOCK_POLL_SECONDS = 0.05
-EDITABLE_FIELDS = ("description", "topic", "position", "name")
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-
-
-class UploadDiskFullError(AuthoringError):
-    http_status = 507
-    exit_code = 5
-
-
-class UploadBusyError(AuthoringError):
-    """Another request is writing this upload right now (tus clients retry a 423)."""
-
-    http_status = 423
-    exit_code = 7
-
-
-class UploadInterruptedError(AuthoringError):
-    """The body ended before its Content-Length: what arrived is kept, the client resumes."""
-
-    http_status = 400
-    exit_code = 6
-
-
-class EmptyUploadError(UploadRejectedError):
-    http_status = 400
 
 
 class Readable(Protocol):
@@ -108,23 +88,6 @@ def format_size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
     return f"{size} bytes"
-
-
-# Reads -------------------------------------------------------------------------------------
-
-def list_files(user: Any, draft_id: object) -> list[DraftFile]:
-    draft = get_draft(user, draft_id)
-    return list(draft.files.select_related("job").all())
-
-
-def get_file(user: Any, draft_id: object, file_id: object, *, editable: bool = False) -> DraftFile:
-    """A file of a draft `user` may see (`editable`: of an open draft); 404 otherwise."""
-    draft = get_open_draft(user, draft_id) if editable else get_draft(user, draft_id)
-    parsed = parse_draft_id(file_id)
-    item = draft.files.select_related("job").filter(id=parsed).first() if parsed else None
-    if item is None:
-        raise DraftFileNotFoundError()
-    return item
 
 
 # Start -------------------------------------------------------------------------------------
@@ -172,48 +135,6 @@ def check_declared_size(size: object) -> int:
             f"{format_size(limit)} (MAX_UPLOAD_SIZE). Split or compress it, or ask the "
             "admin to raise the limit.")
     return size
-
-
-def clean_fields(changes: Mapping[str, object], *,
-                 file_type: FileType | None = None) -> dict[str, Any]:
-    """Check the author's fields of a file; InvalidDraftError naming each bad one."""
-    errors: dict[str, object] = {}
-    clean: dict[str, Any] = {}
-    for name, limit in (("description", MAX_DESCRIPTION), ("topic", MAX_TOPIC)):
-        if name in changes:
-            value = changes[name]
-            if value is None:
-                value = ""
-            if not isinstance(value, str):
-                errors[name] = "must be text"
-            elif len(value.strip()) > limit:
-                errors[name] = f"must be at most {limit} characters"
-            else:
-                clean[name] = value.strip()
-    if "usage" in changes:
-        usage = changes["usage"] or DraftFile.Usage.RESOURCE
-        if usage not in DraftFile.Usage.values:
-            errors["usage"] = "must be 'resource' or 'test'"
-        elif usage == DraftFile.Usage.TEST and file_type is not None \
-                and file_type.name != "image":
-            errors["usage"] = "only images can be used in test sets"
-        else:
-            clean["usage"] = usage
-    if "name" in changes:
-        name = safe_display_name(changes["name"])
-        if not name:
-            errors["name"] = "must not be empty"
-        else:
-            clean["name"] = name
-    if "position" in changes:
-        position = changes["position"]
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            errors["position"] = "must be a whole number, 0 for the first file"
-        else:
-            clean["position"] = position
-    if errors:
-        raise InvalidDraftError(errors)
-    return clean
 
 
 def _create_empty(path: Path) -> None:
@@ -473,7 +394,7 @@ def complete_upload(item: DraftFile) -> DraftFile:
                 checksum=stored.checksum, completed_at=now, updated_at=now)
     path.unlink(missing_ok=True)
     if not updated:
-        _free_stored({stored.checksum})
+        free_stored({stored.checksum})
         raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
     item.refresh_from_db()
     if state == DraftFile.State.PROCESSING:
@@ -545,89 +466,3 @@ def receive_whole_file(user: Any, draft_id: object, uploaded_file: Any, *,
     except BaseException:
         discard_file(item)
         raise
-
-
-# Edit and remove ---------------------------------------------------------------------------
-
-def update_file(user: Any, draft_id: object, file_id: object,
-                changes: Mapping[str, Any]) -> DraftFile:
-    """Change a file's description, topic, name or position (its index in the draft's list;
-    the other files move to make room)."""
-    if not isinstance(changes, Mapping):
-        raise InvalidDraftError({"file": "send a JSON object"})
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise InvalidDraftError({name: "is not a field of a file (or cannot be changed)"
-                                 for name in unknown})
-    clean = clean_fields(changes)
-    with transaction.atomic():
-        draft = get_open_draft(user, draft_id, for_update=True)
-        parsed = parse_draft_id(file_id)
-        item = draft.files.select_for_update().filter(id=parsed).first() if parsed else None
-        if item is None:
-            raise DraftFileNotFoundError()
-        position = clean.pop("position", None)
-        for name, value in clean.items():
-            setattr(item, name, value)
-        if position is not None:
-            item.position = _move(draft, item, position)
-        item.save()
-    item.refresh_from_db()
-    return item
-
-
-def _move(draft: Draft, item: DraftFile, position: int) -> int:
-    others = list(draft.files.exclude(id=item.id).order_by("position", "created_at"))
-    index = min(position, len(others))
-    for number, other in enumerate(others[:index] + [item] + others[index:]):
-        if other.id != item.id and other.position != number:
-            DraftFile.objects.filter(id=other.id).update(position=number)
-    return index
-
-
-def remove_file(user: Any, draft_id: object, file_id: object) -> None:
-    """Remove a file from an open draft, with its partial file and registry row, and free at
-    once the stored bytes that nothing else (another draft, a version) needs."""
-    with transaction.atomic():
-        draft = get_open_draft(user, draft_id, for_update=True)
-        parsed = parse_draft_id(file_id)
-        item = draft.files.select_for_update().filter(id=parsed).first() if parsed else None
-        if item is None:
-            raise DraftFileNotFoundError()
-        paths, checksums = _delete_rows(item)
-    _drop_bytes(paths, checksums)
-
-
-def discard_file(item: DraftFile) -> None:
-    """Remove a file the service itself created (a failed whole-file upload)."""
-    with transaction.atomic():
-        paths, checksums = _delete_rows(item)
-    _drop_bytes(paths, checksums)
-
-
-def _delete_rows(item: DraftFile) -> tuple[list[Path], set[str]]:
-    records = list(UploadRecord.objects.filter(draft_file_id=item.id))
-    fresh = DraftFile.objects.filter(id=item.id).first()
-    checksums = fresh.stored_checksums() if fresh is not None else set()
-    checksums.update(record.checksum for record in records if record.checksum)
-    UploadRecord.objects.filter(id__in=[record.id for record in records]).delete()
-    DraftFile.objects.filter(id=item.id).delete()
-    return [partial_path(record) for record in records], checksums
-
-
-def _drop_bytes(paths: list[Path], checksums: set[str]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-    _free_stored(checksums)
-
-
-def _free_stored(checksums: set[str]) -> None:
-    """Delete stored files nobody references any more; if the store is busy, the hourly
-    collector frees them later (they are unreferenced, so nothing is lost by waiting)."""
-    if not checksums:
-        return
-    try:
-        delete_if_unreferenced(checksums, wait_seconds=5.0)
-    except (StorageBusyError, ReferenceSourceError) as error:
-        logger.warning("could not free %s now (%s); the collector will", sorted(checksums),
-                       error)

@@ -23,17 +23,9 @@ from authoring.errors import (
     UploadTooLargeError,
 )
 from authoring.models import Draft, DraftFile, UploadRecord
-from authoring.uploads import (
-    UploadBusyError,
-    UploadDiskFullError,
-    UploadInterruptedError,
-    append_chunk,
-    receive_whole_file,
-    remove_file,
-    start_upload,
-    update_file,
-    upload_status,
-)
+from authoring.draft_files import remove_file, update_file
+from authoring.errors import UploadBusyError, UploadDiskFullError, UploadInterruptedError
+from authoring.uploads import append_chunk, receive_whole_file, start_upload, upload_status
 from authoring.uploads_area import partial_path, uploads_dir
 from storage.models import StoredFile
 from storage.paths import storage_path
