@@ -399,7 +399,7 @@
 
   /* ---- The poller: the server's list of files while something is in flight. */
   var poller = (function () {
-    var timer = null, errors = 0, busy = false;
+    var timer = null, errors = 0, busy = false, stopped = false;
 
     function inFlight() {
       return uploads.active() || Object.keys(serverFiles).some(function (id) { return ACTIVE_STATES[serverFiles[id].state]; });
@@ -433,10 +433,16 @@
     }
 
     function schedule(delay) {
-      if (!timer) { timer = window.setTimeout(poll, delay); }
+      if (!timer && !stopped) { timer = window.setTimeout(poll, delay); }
     }
 
-    return { now: function () { window.clearTimeout(timer); timer = null; schedule(50); }, start: function () { if (inFlight()) { schedule(POLL_MS); } } };
+    return {
+      now: function () { if (!stopped) { window.clearTimeout(timer); timer = null; schedule(50); } },
+      start: function () { if (inFlight()) { schedule(POLL_MS); } },
+      // The draft is going away (cancel): asking for its files would only answer 404.
+      stop: function () { stopped = true; window.clearTimeout(timer); timer = null; },
+      resume: function () { stopped = false; schedule(50); }
+    };
   })();
 
   /* ---- Step 2: the file rows (server files merged with uploads not yet named). */
@@ -1047,6 +1053,7 @@
       if (!yes) { button.focus(); return; }
       button.disabled = true;
       editable = false;
+      poller.stop();
       return uploads.abortAll().then(function () { return api("DELETE", DRAFT_URL); }).then(function (answer) {
         if (answer.status !== 204 && answer.status !== 404) { throw new Error(detailOf(answer)); }
         window.location.assign(root.getAttribute("data-home-url"));
@@ -1054,6 +1061,7 @@
     }).catch(function (problem) {
       button.disabled = false;
       editable = draft.state === "open";
+      poller.resume();
       showWizardError("The draft was not cancelled: " + problem.message);
     });
   });

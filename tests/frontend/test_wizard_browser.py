@@ -1,0 +1,324 @@
+"""A real browser builds a course in the wizard on a real server with its Huey consumer: step 1,
+two videos and a PDF uploaded with our tus client while the author goes back and renames the
+course, a test set (with the server's validation shown next to the answers), a reload that
+resumes on the same step, publish, and the course playing with mp4, webm and ogv sources. A
+second draft is cancelled and its stored file is gone. The screenshots of the four steps are
+the ones in README.md (docs/screenshots/).
+
+Debian's chromium through Playwright (never `playwright install`); every wait bounded; the
+browser talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from media.ffmpeg import build_test_video_args, file_url, probe_media, run_ffmpeg
+from tests.browser import CHROMIUM_ARGS, require_chromium
+from tests.servers import ServerProcess
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+WAIT_MS = 30_000
+ENCODE_WAIT_SECONDS = 300
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DRAFT_PATH = re.compile(r"/api/drafts/[0-9a-f-]{36}/")
+
+
+def tiny_pdf(text: str) -> bytes:
+    """A valid one-page PDF (the upload checks the bytes are a PDF); `text` makes it unique."""
+    stream = f"BT /F1 18 Tf 20 50 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 100] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("wizard-media")
+    found = {}
+    for name, hue in (("halves.mp4", 0), ("quarters.mp4", 150)):
+        found[name] = folder / name
+        run_ffmpeg(build_test_video_args(found[name], container="mp4", duration=2, width=160,
+                                         height=90, hue_degrees=hue), timeout=120)
+    for name in ("intro.pdf", "scrap.pdf"):
+        found[name] = folder / name
+        found[name].write_bytes(tiny_pdf(f"{name} {time.time_ns()}"))
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("wizard-browser") / "server", consumer=True,
+                           env={"SERVER_NAME": "School server"})
+    with server:
+        server.run_command("shell", "-c", (
+            "from accounts.models import User; "
+            "User.objects.create_user('erin', password='erin-pass', role='author')"))
+        yield server
+
+
+@contextmanager
+def author_page(server_url: str) -> Iterator[Any]:
+    """Like tests.browser.watched_page, and: a 400 answer to a draft PATCH is expected (the
+    server's validation, which the page shows next to the fields); a script error fails."""
+    from playwright.sync_api import sync_playwright
+
+    host = urlsplit(server_url).netloc
+    foreign_requests: list[str] = []
+    failed_responses: list[str] = []
+    script_errors: list[str] = []
+
+    def on_request(request: Any) -> None:
+        address = urlsplit(request.url)
+        if address.scheme in ("http", "https", "ws", "wss") and address.netloc != host:
+            foreign_requests.append(request.url)
+
+    def on_response(response: Any) -> None:
+        validation = (response.status == 400 and response.request.method == "PATCH"
+                      and DRAFT_PATH.fullmatch(urlsplit(response.url).path))
+        if response.status >= 400 and not validation:
+            failed_responses.append(f"{response.request.method} {response.status} {response.url}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(require_chromium()),
+                                             args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(WAIT_MS)
+            page = context.new_page()
+            page.on("request", on_request)
+            page.on("response", on_response)
+            page.on("pageerror", lambda error: script_errors.append(str(error)))
+            yield page
+        finally:
+            browser.close()
+    assert foreign_requests == [], "the pages asked another host"
+    assert failed_responses == [], "some requests failed"
+    assert script_errors == [], "the page's scripts failed"
+
+
+def wait_until(predicate, what: str, server: ServerProcess, seconds: float = ENCODE_WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what} did not happen within {seconds}s:\n{server.output()[-4000:]}")
+
+
+def saved(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-save-status]")).to_have_text("All changes saved.", timeout=WAIT_MS)
+
+
+def current_step(page) -> str:
+    return page.locator(".stepper__step[aria-current=step]").inner_text()
+
+
+def files_of_draft(page) -> list[dict]:
+    return page.evaluate("""async () => {
+        const url = document.querySelector('[data-wizard]').getAttribute('data-files-url');
+        return (await (await fetch(url, {credentials: 'same-origin'})).json()).results;
+    }""")
+
+
+def sign_in(page, server: ServerProcess) -> None:
+    page.goto(server.url + "/login/?next=/author/")
+    page.fill("input[name=username]", "erin")
+    page.fill("input[name=password]", "erin-pass")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(server.url + "/author/")
+
+
+def start_course(page, server: ServerProcess) -> None:
+    page.get_by_role("button", name="New course").click()
+    page.wait_for_url(re.compile(re.escape(server.url) + r"/author/drafts/[0-9a-f-]{36}/$"))
+    assert current_step(page).endswith("Basic information")
+
+
+def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tmp_path):
+    from playwright.sync_api import expect
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with author_page(server.url) as page:
+        sign_in(page, server)
+        start_course(page, server)
+
+        # Step 1: every field saves itself as the author types.
+        page.get_by_label("Course name").fill("Fractions")
+        page.get_by_label("Version label").fill("spring term")
+        page.get_by_label("Short description").fill("Halves and quarters, with a short test.")
+        page.get_by_label("Topics taught").fill("Halves\nQuarters")
+        saved(page)
+        expect(page.locator("h1")).to_have_text("Fractions")
+        page.screenshot(path=str(SCREENSHOTS / "wizard-1-basics.png"), full_page=True)
+
+        # Step 2: three files at once, uploading in the background. The first piece sent
+        # loses its connection once: the tus client asks the server where it is and goes on.
+        page.get_by_role("button", name="Next: files").click()
+        assert current_step(page).endswith("Files")
+        dropped: list[str] = []
+
+        def drop_first_piece(route) -> None:
+            if (route.request.method == "PATCH" and not dropped and route.request.headers.get(
+                    "content-type") == "application/offset+octet-stream"):
+                dropped.append(route.request.url)
+                route.abort("connectionreset")
+            else:
+                route.continue_()
+
+        page.route(re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*"), drop_first_piece)
+        page.get_by_label("Add files").set_input_files(
+            [str(media_files[name]) for name in ("halves.mp4", "quarters.mp4", "intro.pdf")])
+        rows = page.locator("[data-file-row]")
+        expect(rows).to_have_count(3)
+        for name, description, topic in (("halves.mp4", "What a half is", "Halves"),
+                                         ("quarters.mp4", "Quarters of a cake", "Quarters"),
+                                         ("intro.pdf", "Read me first", "")):
+            row = rows.filter(has_text=name)
+            row.get_by_label("Description").fill(description)
+            if topic:
+                row.get_by_label("Topic").select_option(topic)
+
+        # Back to step 1 while uploads and encodes run: the uploads carry on.
+        page.get_by_role("button", name="1 Basic information").click()
+        page.get_by_label("Course name").fill("Fractions for beginners")
+        saved(page)
+        page.get_by_role("button", name="2 Files").click()
+        expect(rows.filter(has_text="intro.pdf").locator("[data-file-state]")).to_have_text(
+            "Finished", timeout=WAIT_MS)
+        for name in ("halves.mp4", "quarters.mp4"):
+            expect(rows.filter(has_text=name).locator("[data-file-state]")).to_have_text(
+                re.compile(r"^(Processing \d+%|Finished \(mp4, ogv, webm\))$"), timeout=WAIT_MS)
+        assert len(dropped) == 1
+        page.unroute(re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*"))
+        # The order is the author's: the PDF first.
+        rows.filter(has_text="intro.pdf").get_by_role("button", name="Move up").click()
+        rows.filter(has_text="intro.pdf").get_by_role("button", name="Move up").click()
+        expect(rows.first).to_contain_text("intro.pdf")
+        saved(page)
+        page.screenshot(path=str(SCREENSHOTS / "wizard-2-files.png"), full_page=True)
+        by_name = {item["name"]: item for item in files_of_draft(page)}
+        assert by_name["intro.pdf"]["position"] == 0
+        assert by_name["halves.mp4"]["description"] == "What a half is"
+        assert by_name["quarters.mp4"]["topic"] == "Quarters"
+
+        # Step 3: a single-choice question; two answers marked right is refused by the server,
+        # and its message shows next to the answers until the author fixes it.
+        page.get_by_role("button", name="Next: test sets").click()
+        page.get_by_role("button", name="Add a test set").click()
+        page.get_by_label("Title", exact=True).fill("Check your halves")
+        page.get_by_label("Pass mark").fill("50")
+        page.get_by_label("Show questions").select_option("one")
+        page.get_by_label("Question text").fill("Which is one half?")
+        page.get_by_label("Answer 1", exact=True).fill("1/2")
+        page.get_by_label("Answer 2", exact=True).fill("1/3")
+        right = page.get_by_label("Right answer", exact=True)
+        right.nth(0).check()
+        right.nth(1).check()
+        answers_error = page.locator('[data-error-for="test_sets.0.questions.0.answers"]')
+        expect(answers_error).to_contain_text("exactly one answer correct", timeout=WAIT_MS)
+        right.nth(1).uncheck()
+        saved(page)
+        expect(answers_error).to_be_hidden()
+        page.get_by_label("Completing the course also needs every video watched").check()
+        saved(page)
+        page.screenshot(path=str(SCREENSHOTS / "wizard-3-tests.png"), full_page=True)
+
+        # A reload resumes on the same step with everything typed.
+        page.reload()
+        assert current_step(page).endswith("Test sets")
+        expect(page.get_by_label("Title", exact=True)).to_have_value("Check your halves")
+        expect(page.get_by_label("Answer 1", exact=True)).to_have_value("1/2")
+        expect(page.get_by_label("Pass mark")).to_have_value("50")
+        expect(page.get_by_label("Course name")).to_have_value("Fractions for beginners")
+        expect(page.get_by_label("Topics taught")).to_have_value("Halves\nQuarters")
+        expect(page.locator("[data-file-row]")).to_have_count(3)
+
+        # Step 4: the overview, then publish (with its confirmation).
+        page.get_by_role("button", name="Next: overview").click()
+        overview = page.locator("[data-overview]")
+        expect(overview).to_contain_text("Fractions for beginners")
+        expect(overview).to_contain_text("Check your halves · 1 question · pass mark 50%")
+        expect(page.locator("[data-problems]")).to_be_hidden()
+        page.screenshot(path=str(SCREENSHOTS / "wizard-4-confirm.png"), full_page=True)
+        page.get_by_role("button", name="Publish").click()
+        page.get_by_role("dialog").get_by_role("button", name="Yes, publish").click()
+        course_link = page.get_by_role("link", name="Open the course as learners see it")
+        expect(course_link).to_be_visible()
+        expect(page.locator("[data-publish-result]")).to_contain_text("Published as version")
+        channel_id = course_link.get_attribute("href").strip("/").split("/")[-1]
+
+        # Videos published while encoding join the course by themselves.
+        def videos_with_every_format():
+            answer = requests.get(f"{server.url}/api/content/{channel_id}/contentnode/",
+                                  params={"kind": "video"}, timeout=10)
+            if answer.status_code != 200:
+                return None
+            nodes = answer.json()["results"]
+            ready = [node for node in nodes if node["available"] and {"mp4", "webm", "ogv"}
+                     <= {item["extension"] for item in node["files"]}]
+            return ready if len(ready) == 2 else None
+
+        videos = wait_until(videos_with_every_format, "both videos in the course", server)
+        course_link.click()
+        page.wait_for_url(f"{server.url}/channels/{channel_id}/")
+        expect(page.locator("main")).to_contain_text("Fractions for beginners")
+
+        page.goto(f"{server.url}/channels/{channel_id}/content/{videos[0]['id']}/")
+        sources = page.locator("video source")
+        assert [sources.nth(index).get_attribute("type").split(";")[0]
+                for index in range(sources.count())] == ["video/mp4", "video/webm", "video/ogg"]
+        page.evaluate("() => { const video = document.querySelector('video');"
+                      " video.muted = true; return video.play(); }")
+        page.wait_for_function("document.querySelector('video').currentTime > 0.3",
+                               timeout=WAIT_MS)
+        ogv_url = sources.nth(2).get_attribute("src")
+        ogv = tmp_path / "course.ogv"
+        ogv.write_bytes(requests.get(server.url + ogv_url, timeout=30).content)
+        run_ffmpeg(["-v", "error", "-i", file_url(ogv), "-f", "null", "-"], timeout=120)
+        assert "theora" in [stream.codec for stream in probe_media(ogv).streams]
+
+        # A second draft: upload a file, then cancel; its stored file goes at once.
+        page.goto(server.url + "/author/")
+        expect(page.locator("main")).to_contain_text("Fractions for beginners")
+        start_course(page, server)
+        page.get_by_label("Course name").fill("Scrap")
+        page.get_by_role("button", name="Next: files").click()
+        page.get_by_label("Add files").set_input_files(str(media_files["scrap.pdf"]))
+        expect(page.locator("[data-file-row] [data-file-state]")).to_have_text("Finished")
+        checksum = files_of_draft(page)[0]["checksum"]
+        stored = server.content_dir / "storage" / checksum[0] / checksum[1] / f"{checksum}.pdf"
+        assert stored.is_file()
+        page.get_by_role("button", name="Cancel draft").click()
+        page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the draft").click()
+        page.wait_for_url(server.url + "/author/")
+        assert not stored.exists()
+        assert "Scrap" not in page.locator("main").inner_text()
