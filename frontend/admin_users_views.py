@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +38,13 @@ def user_admins_only(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def acting_admin(request: HttpRequest) -> User:
+    """The signed-in admin (user_admins_only let no one else in)."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
 
 
 def page_context(**values: Any) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
-            user = services.update_account(request.user, user,
+            user = services.update_account(acting_admin(request), user,
                                            full_name=request.POST.get("full_name", ""),
                                            role=request.POST.get("role", ""))
         except services.AccountInputError as error:
@@ -136,7 +144,7 @@ def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id)
     is_active = request.POST.get("is_active") == "1"
     try:
-        user = services.update_account(request.user, user, is_active=is_active)
+        user = services.update_account(acting_admin(request), user, is_active=is_active)
     except services.AccountInputError as error:
         for field_errors in error.errors.values():
             for message in field_errors:
