@@ -51,6 +51,18 @@ def test_only_admins_reach_the_user_api(index, admin_user, author_user, learner_
     assert User.objects.get(pk=learner_user.pk).first_name in ("", "Changed")
 
 
+@pytest.mark.parametrize("index", range(6))
+def test_a_disabled_admins_token_opens_no_user_endpoint(index, disabled_user, learner_user):
+    method, path, body = endpoints(learner_user)[index]
+    token = Token.objects.create(user=disabled_user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = getattr(client, method)(path, body, format="json")
+    assert response.status_code == 401
+    assert User.objects.get(pk=learner_user.pk).first_name == ""
+    assert not User.objects.filter(username="newbie").exists()
+
+
 def test_a_disabled_admin_is_refused_with_token_and_session(disabled_user):
     token = Token.objects.create(user=disabled_user)
     response = APIClient().get("/api/users/", HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
@@ -122,6 +124,13 @@ def test_a_course_without_learners_has_no_rows(course):
 ])
 def test_csv_cells_never_start_a_formula(value, cell):
     assert reports.csv_safe(value) == cell
+
+
+@given(st.text())
+def test_a_safe_cell_shows_the_value_and_never_starts_a_formula(value):
+    cell = reports.csv_safe(value)
+    assert not cell.startswith(reports.FORMULA_PREFIXES)
+    assert cell == value or cell == "'" + value
 
 
 def test_csv_rows_have_a_header_and_safe_cells(course, django_user_model):
