@@ -100,12 +100,10 @@ def test_creating_an_account_answers_every_bad_field(admin_user, learner_user):
         format="json")
     assert response.status_code == 400
     body = response.json()
-    assert body["detail"] and set(body["errors"]) == {"role"}  # the serializer stops first
-    response = api_as(admin_user).post(
-        "/api/users/", {"username": "Charlie", "password": "12345678"}, format="json")
-    errors = response.json()["errors"]
-    assert "taken" in errors["username"][0]
-    assert any("numeric" in message for message in errors["password"])
+    assert body["detail"] and set(body["errors"]) == {"username", "role", "password"}
+    assert "taken" in body["errors"]["username"][0]
+    assert "Choose one of admin, author, learner" in body["errors"]["role"][0]
+    assert any("numeric" in message for message in body["errors"]["password"])
     response = api_as(admin_user).post(
         "/api/users/", {"username": "has space", "password": "short"}, format="json")
     errors = response.json()["errors"]
@@ -189,6 +187,14 @@ def test_the_last_active_admin_is_never_disabled_nor_demoted(admin_user, django_
         update_account(other, admin_user, role="author")
     admin_user.refresh_from_db()
     assert admin_user.is_active and admin_user.role == "admin"
+
+
+def test_a_bad_role_or_name_is_a_field_error(admin_user, learner_user):
+    response = api_as(admin_user).patch(f"/api/users/{learner_user.pk}/",
+                                        {"role": "pilot", "full_name": "x" * 151}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"role", "full_name"}
+    assert User.objects.get(pk=learner_user.pk).role == "learner"
 
 
 def test_a_demoted_admin_loses_the_admin_flags(admin_user, django_user_model):
