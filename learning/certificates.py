@@ -7,7 +7,13 @@ the file-store collector, `verifystorage` and the temp purge never look there. A
 `<certificate id>-<md5>.pdf` and written crash-safely (temp file in the same folder, fsync,
 rename, fsync of the folder); the row becomes `ready` with that checksum only if it was not
 ready already, so two renders at once (a retry racing a slow task) cannot make the row name
-one file while another is served: the loser deletes its own file.
+one file while another is served: the loser deletes its own file. An hourly sweep
+(`sweep_certificate_store`) deletes what no ready certificate names, such as the PDFs of
+certificates deleted with their learner's account.
+
+Not a reference source of the file-store collector: the PDFs are not in the public store, and
+a certificate relies on no file there (its text and QR code are inside the PDF), so a source
+would return nothing; this module's sweep is the private store's collector instead.
 
 The verification URL printed and encoded in the QR code is `<base>/certificates/verify/<code>/`
 where `<base>` is the address the learner was using when the course was completed (it is known
@@ -44,6 +50,9 @@ _CHECKSUM_RE = re.compile(r"[0-9a-f]{32}")
 _BASE_URL_RE = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+/?")
 # A queued render older than this is taken as lost (Huey delivers at most once).
 LOST_AFTER = dt.timedelta(minutes=10)
+SWEEP_GRACE = dt.timedelta(hours=1)
+_STORED_NAME_RE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{32}\.pdf")
 
 
 def private_certificates_root() -> Path:
@@ -157,6 +166,36 @@ def read_certificate_pdf(certificate: Certificate) -> bytes:
     render_certificate_task(str(certificate.id), "")
     raise CertificateNotReadyError("Your certificate is being prepared again; try again in a "
                                    "minute.")
+
+
+def sweep_certificate_store(now: dt.datetime | None = None,
+                            grace: dt.timedelta = SWEEP_GRACE) -> list[str]:
+    """Delete the private store's files that no ready certificate names: the loser of two
+    renders at once, a render cut off before its row was updated, and the PDFs of certificates
+    deleted with their learner's account (a deleted learner's name must not stay on disk).
+
+    Files younger than `grace` are spared: a render renames its file into place before it
+    marks the row ready. Names that are not ours are left alone and logged.
+    """
+    root = private_certificates_root()
+    if not root.is_dir():
+        return []
+    cutoff = ((now or timezone.now()) - grace).timestamp()
+    kept = {f"{certificate_id}-{checksum}.pdf" for certificate_id, checksum in
+            Certificate.objects.filter(state=Certificate.State.READY)
+            .values_list("id", "checksum")}
+    deleted = []
+    for entry in os.scandir(root):
+        if not entry.is_file(follow_symlinks=False) or entry.name in kept:
+            continue
+        ours = _STORED_NAME_RE.fullmatch(entry.name) or entry.name.startswith(".part-")
+        if not ours:
+            logger.warning("private certificate store: %s is not ours; left alone", entry.name)
+            continue
+        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            Path(entry.path).unlink(missing_ok=True)
+            deleted.append(entry.name)
+    return deleted
 
 
 def retry_certificates(now: dt.datetime | None = None) -> list[str]:

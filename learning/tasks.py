@@ -8,7 +8,11 @@ from __future__ import annotations
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from learning.certificates import render_certificate, retry_certificates
+from learning.certificates import (
+    render_certificate,
+    retry_certificates,
+    sweep_certificate_store,
+)
 
 
 @db_task()
@@ -20,3 +24,9 @@ def render_certificate_task(certificate_id: str, verify_base_url: str = "") -> s
 def retry_certificates_task() -> list[str]:
     """Failed renders, and queued ones a killed worker lost, are queued again."""
     return retry_certificates()
+
+
+@db_periodic_task(crontab(minute="23"))
+def sweep_certificate_store_task() -> list[str]:
+    """Hourly: PDFs no certificate names any more (see learning.certificates)."""
+    return sweep_certificate_store()

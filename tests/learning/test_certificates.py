@@ -4,12 +4,19 @@ verifiable by its code, kept across new versions, retried when rendering fails."
 from __future__ import annotations
 
 import io
+import os
+import time
+import uuid
 
 import pypdf
 import pypdfium2
 import pytest
 
-from learning.certificates import private_certificates_root, retry_certificates
+from learning.certificates import (
+    private_certificates_root,
+    retry_certificates,
+    sweep_certificate_store,
+)
 from learning.completion import check_course_completion, course_requirements, issue_certificate
 from learning.models import Certificate, CourseCompletion
 from tests.learning.conftest import api, question, quiz
@@ -199,3 +206,25 @@ def test_a_pending_certificate_answers_409(make_course, learner):
     certificate_id = pass_test(client, course, course.test_ids[0])["certificate"]["id"]
     response = client.get(f"/api/certificates/{certificate_id}/pdf/")
     assert response.status_code == 409 and "prepared" in response.json()["detail"]
+
+
+def test_the_private_store_is_swept_of_what_no_certificate_names(completed, learner):
+    _course, _client, certificate = completed
+    root = private_certificates_root()
+    ready = root / f"{certificate.id}-{certificate.checksum}.pdf"
+    stale = root / f"{uuid.uuid4()}-{'a' * 32}.pdf"
+    fresh = root / f"{uuid.uuid4()}-{'b' * 32}.pdf"
+    foreign = root / "notes.txt"
+    for path in (stale, fresh, foreign):
+        path.write_bytes(b"%PDF-1.4 leftover")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(ready, (two_hours_ago, two_hours_ago))
+    os.utime(foreign, (two_hours_ago, two_hours_ago))
+
+    assert sweep_certificate_store() == [stale.name]
+    assert ready.exists() and fresh.exists() and foreign.exists()
+
+    # A learner's account deleted: their certificate goes, and its PDF with the next sweep.
+    learner.delete()
+    assert sweep_certificate_store() == [ready.name]
