@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -61,15 +60,6 @@ def ensure_initial_admin(announce: Callable[[str], None] = print) -> User | None
 
 GENERATED_PASSWORD_BYTES = 9  # 12 URL-safe characters: easy to read out, hard to guess
 FULL_NAME_MAX_LENGTH = 150
-# Django's four validators: the settings configure none, and a classroom server still needs a
-# floor (length, not all digits, not common, not the username). Settings that name their own
-# validators win.
-DEFAULT_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
 ROLES = tuple(User.Role.values)
 
 
@@ -84,24 +74,12 @@ class AccountInputError(Exception):
                                   for field, messages in errors.items()))
 
 
-@lru_cache(maxsize=1)
-def _fallback_validators() -> list[Any]:
-    # Built once: CommonPasswordValidator reads a 20,000-word list when it is created.
-    return password_validation.get_password_validators(DEFAULT_PASSWORD_VALIDATORS)
-
-
-def password_validators() -> list[Any]:
-    if getattr(settings, "AUTH_PASSWORD_VALIDATORS", None):
-        return password_validation.get_default_password_validators()
-    return _fallback_validators()
-
-
 def password_problems(password: str, user: User) -> list[str]:
     """Why `password` is not acceptable for `user` (empty: it is)."""
     if not password:
         return ["Type a password."]
     try:
-        password_validation.validate_password(password, user, password_validators())
+        password_validation.validate_password(password, user)
     except ValidationError as error:
         return list(error.messages)
     return []

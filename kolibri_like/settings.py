@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "jobs",
     "authoring",
     "learning",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +99,15 @@ ROOT_URLCONF = "kolibri_like.urls"
 WSGI_APPLICATION = "kolibri_like.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/login/"
+# Django's four validators (length, not all digits, not common, not like the username): every
+# form and API that sets a password uses them (accounts.services.password_problems).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
@@ -196,7 +207,9 @@ LOGGING = {
     "handlers": {
         "file": {
             "class": "logging.handlers.RotatingFileHandler",
-            "filename": str(LOG_DIR / "kolibri-like.log"),
+            # The task consumer gets its own file: two processes rotating one file lose lines.
+            "filename": str(LOG_DIR / ("consumer.log" if "run_huey" in sys.argv[1:2]
+                                       else "kolibri-like.log")),
             "maxBytes": 5 * 1024 * 1024,
             "backupCount": 5,
             "formatter": "plain",
