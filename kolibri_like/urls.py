@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("jobs.urls")),
     path("", include("authoring.urls")),
     path("", include("learning.urls")),
+    path("", include("operations.urls")),
     path("", include("content.urls")),
     path("", include("frontend.urls")),
 ]
