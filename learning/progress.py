@@ -22,6 +22,7 @@ from content.constants import AUDIO, EXERCISE, TOPIC, VIDEO
 from learning.completion import check_course_completion
 from learning.errors import InvalidLearningInputError
 from learning.models import NodeProgress
+from learning.questions import validate_ids
 from learning.selectors import find_channel_node
 
 WATCHED_FRACTION = 0.9
@@ -41,8 +42,9 @@ def clean_fraction(value: object) -> float:
     return float(value)
 
 
-def record_progress(user, channel_id: str, node_id: str, progress: object, *,
+def record_progress(user, channel_id: object, node_id: object, progress: object, *,
                     ended: bool = False, verify_base_url: str = "") -> ProgressUpdate:
+    channel_id, node_id = validate_ids(channel_id, node_id)
     fraction = clean_fraction(progress)
     node = find_channel_node(channel_id, node_id)
     if node.kind == TOPIC:

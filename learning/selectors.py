@@ -113,8 +113,8 @@ def course_summaries(user, channel_id: str | None = None) -> list[dict[str, Any]
             "available": counts is not None,
             "total_resources": total,
             "completed_resources": done,
-            "progress": (done / total) if total else (1.0 if course_id in completed_courses
-                                                      else 0.0),
+            "progress": (done / total) if total and done is not None
+            else (1.0 if course_id in completed_courses else 0.0),
             "tests_total": counts["tests_total"] if counts else None,
             "tests_passed": counts["tests_passed"] if counts else None,
             "completed": course_id in completed_courses,

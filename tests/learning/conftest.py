@@ -57,20 +57,22 @@ def exercise_node(test_set_value: dict[str, Any]) -> NodeSpec:
                     files=[FileSpec("exercise", "perseus", data)])
 
 
-def kolibri_exercise_file(*, m: int, n: int, unsupported: bool = True) -> bytes:
+def kolibri_exercise_file(*, m: int, n: int, unsupported: bool = True,
+                          radio: bool = True) -> bytes:
     """An exercise as Kolibri channels carry it: a mastery model, no options of ours, and a
     question with a widget our player does not show (a number input)."""
-    radio = {"question": {"content": "Pick $\\frac{1}{2}$\n\n[[\u2603 radio 1]]", "images": {},
-                          "widgets": {"radio 1": {"type": "radio", "options": {
-                              "choices": [{"content": "half", "correct": True},
-                                          {"content": "third", "correct": False}],
-                              "multipleSelect": False}}}},
-             "answerArea": {}, "hints": []}
+    radio_item = {"question": {"content": "Pick $\\frac{1}{2}$\n\n[[\u2603 radio 1]]",
+                               "images": {},
+                               "widgets": {"radio 1": {"type": "radio", "options": {
+                                   "choices": [{"content": "half", "correct": True},
+                                               {"content": "third", "correct": False}],
+                                   "multipleSelect": False}}}},
+                  "answerArea": {}, "hints": []}
     number = {"question": {"content": "Type 3\n\n[[\u2603 numeric-input 1]]", "images": {},
                            "widgets": {"numeric-input 1": {"type": "numeric-input",
                                                            "options": {}}}},
               "answerArea": {}, "hints": []}
-    items = {"k1": radio, "k2": radio}
+    items = {"k1": radio_item, "k2": radio_item} if radio else {}
     if unsupported:
         items["k3"] = number
     manifest = {"all_assessment_items": list(items), "assessment_mapping": {},

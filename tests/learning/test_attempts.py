@@ -7,7 +7,8 @@ import json
 import pytest
 
 from learning.models import Attempt, NodeProgress
-from tests.learning.conftest import api, question, quiz
+from channels.builder import FileSpec, NodeSpec, stable_id
+from tests.learning.conftest import api, kolibri_exercise_file, question, quiz
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,34 @@ def test_learners_list_only_their_own_attempts(make_course, learner_user, outsid
     assert listed["count"] == 1 and listed["results"][0]["score"] == 1.0
     assert api(outsider_user).get("/api/attempts/").json()["count"] == 1
     assert mine.get("/api/attempts/?node_id=x").status_code == 400
+
+
+def test_kolibri_exercises_grade_what_we_show_and_skip_the_rest(make_course, learner_user):
+    node = NodeSpec(title="From Kolibri", kind="exercise", id=stable_id("kolibri grading"),
+                    files=[FileSpec("exercise", "perseus", kolibri_exercise_file(m=2, n=3))])
+    course = make_course("kolibri-grading", tests=[], extra=[node])
+    client = api(learner_user)
+    for _ in range(4):  # no attempt limit from Kolibri's mastery model
+        response = client.post("/api/attempts/", {
+            "channel_id": course.channel_id, "node_id": node.id,
+            "answers": {"k1": ["0"], "k2": ["1"], "k3": ["0"]}}, format="json")
+        assert response.status_code == 201
+    body = response.json()
+    # k3 is a number input: not graded, not counted; 1 of 2 is below the pass mark of 2/3.
+    assert body["results"] == {"k1": True, "k2": False, "k3": None}
+    assert (body["score"], body["passed"], body["max_attempts"]) == (0.5, False, None)
+    both = client.post("/api/attempts/", {"channel_id": course.channel_id, "node_id": node.id,
+                                          "answers": {"k1": ["0"], "k2": ["0"]}},
+                       format="json").json()
+    assert (both["score"], both["passed"]) == (1.0, True)
+
+
+def test_a_test_whose_questions_we_cannot_show_is_not_graded(make_course, learner_user):
+    data = kolibri_exercise_file(m=1, n=1, radio=False)
+    node = NodeSpec(title="Widgets only", kind="exercise", id=stable_id("widgets only"),
+                    files=[FileSpec("exercise", "perseus", data)])
+    course = make_course("widgets-only", tests=[], extra=[node])
+    response = api(learner_user).post("/api/attempts/", {
+        "channel_id": course.channel_id, "node_id": node.id, "answers": {}}, format="json")
+    assert response.status_code == 409 and "cannot" in response.json()["detail"]
+    assert not Attempt.objects.exists()
