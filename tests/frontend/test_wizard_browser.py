@@ -12,7 +12,9 @@ browser talks to 127.0.0.1 only.
 from __future__ import annotations
 
 import re
+import struct
 import time
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -57,6 +59,17 @@ def tiny_pdf(text: str) -> bytes:
     return bytes(out)
 
 
+def tiny_png() -> bytes:
+    """A valid 2x2 PNG (question images must be PNG, JPEG or GIF)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + b"\xff\x80\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 @pytest.fixture(scope="module")
 def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("wizard-media")
@@ -68,6 +81,8 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name in ("intro.pdf", "scrap.pdf"):
         found[name] = folder / name
         found[name].write_bytes(tiny_pdf(f"{name} {time.time_ns()}"))
+    found["half.png"] = folder / "half.png"
+    found["half.png"].write_bytes(tiny_png())
     return found
 
 
@@ -120,6 +135,17 @@ def author_page(server_url: str) -> Iterator[Any]:
     assert foreign_requests == [], "the pages asked another host"
     assert failed_responses == [], "some requests failed"
     assert script_errors == [], "the page's scripts failed"
+
+
+FILES_ROUTE = re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*")
+
+
+def drop_every_piece(route) -> None:
+    if (route.request.method == "PATCH" and route.request.headers.get("content-type")
+            == "application/offset+octet-stream"):
+        route.abort("connectionreset")
+    else:
+        route.continue_()
 
 
 def wait_until(predicate, what: str, server: ServerProcess, seconds: float = ENCODE_WAIT_SECONDS):
@@ -194,7 +220,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
             else:
                 route.continue_()
 
-        page.route(re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*"), drop_first_piece)
+        page.route(FILES_ROUTE, drop_first_piece)
         page.get_by_label("Add files").set_input_files(
             [str(media_files[name]) for name in ("halves.mp4", "quarters.mp4", "intro.pdf")])
         rows = page.locator("[data-file-row]")
@@ -218,11 +244,16 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
             expect(rows.filter(has_text=name).locator("[data-file-state]")).to_have_text(
                 re.compile(r"^(Processing \d+%|Finished \(mp4, ogv, webm\))$"), timeout=WAIT_MS)
         assert len(dropped) == 1
-        page.unroute(re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*"))
-        # The order is the author's: the PDF first.
-        rows.filter(has_text="intro.pdf").get_by_role("button", name="Move up").click()
-        rows.filter(has_text="intro.pdf").get_by_role("button", name="Move up").click()
-        expect(rows.first).to_contain_text("intro.pdf")
+        page.unroute(FILES_ROUTE, drop_first_piece)
+        # The order is the author's: the PDF to the bottom, then to the top. (The uploads
+        # ran at once, so the first order is whichever was created first.)
+        pdf_row = rows.filter(has_text="intro.pdf")
+        for button, end in (("Move down", rows.last), ("Move up", rows.first)):
+            for _ in range(2):
+                if pdf_row.get_by_role("button", name=button).is_enabled():
+                    pdf_row.get_by_role("button", name=button).click()
+            expect(end).to_contain_text("intro.pdf")
+            expect(pdf_row.get_by_role("button", name=button)).to_be_disabled()
         saved(page)
         page.screenshot(path=str(SCREENSHOTS / "wizard-2-files.png"), full_page=True)
         by_name = {item["name"]: item for item in files_of_draft(page)}
@@ -238,6 +269,8 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         page.get_by_label("Pass mark").fill("50")
         page.get_by_label("Show questions").select_option("one")
         page.get_by_label("Question text").fill("Which is one half?")
+        page.get_by_label("Image of question 1").set_input_files(str(media_files["half.png"]))
+        expect(page.locator("[data-image-status]")).to_contain_text("half.png · Finished")
         page.get_by_label("Answer 1", exact=True).fill("1/2")
         page.get_by_label("Answer 2", exact=True).fill("1/3")
         right = page.get_by_label("Right answer", exact=True)
@@ -258,6 +291,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(page.get_by_label("Title", exact=True)).to_have_value("Check your halves")
         expect(page.get_by_label("Answer 1", exact=True)).to_have_value("1/2")
         expect(page.get_by_label("Pass mark")).to_have_value("50")
+        expect(page.locator("[data-image-status]")).to_contain_text("half.png · Finished")
         expect(page.get_by_label("Course name")).to_have_value("Fractions for beginners")
         expect(page.get_by_label("Topics taught")).to_have_value("Halves\nQuarters")
         expect(page.locator("[data-file-row]")).to_have_count(3)
@@ -312,8 +346,23 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         start_course(page, server)
         page.get_by_label("Course name").fill("Scrap")
         page.get_by_role("button", name="Next: files").click()
+        # The server gets no byte (every piece is lost) and the author reloads: the row says
+        # the upload stopped; choosing the file again continues the same upload (the tus URL
+        # was remembered), and no second file appears.
+        page.route(FILES_ROUTE, drop_every_piece)
         page.get_by_label("Add files").set_input_files(str(media_files["scrap.pdf"]))
+        expect(page.locator("[data-file-row] [data-file-error]")).to_contain_text("Trying again")
+        page.on("dialog", lambda dialog: dialog.accept())   # "leave while uploading?"
+        page.reload()
+        page.unroute(FILES_ROUTE, drop_every_piece)
+        stalled = page.locator("[data-file-row]")
+        expect(stalled).to_have_count(1)
+        expect(stalled.locator("[data-file-state]")).to_have_text("Uploading 0%")
+        stalled.get_by_label("Choose the same file again").set_input_files(
+            str(media_files["scrap.pdf"]))
         expect(page.locator("[data-file-row] [data-file-state]")).to_have_text("Finished")
+        expect(page.locator("[data-file-row]")).to_have_count(1)
+        assert len(files_of_draft(page)) == 1
         checksum = files_of_draft(page)[0]["checksum"]
         stored = server.content_dir / "storage" / checksum[0] / checksum[1] / f"{checksum}.pdf"
         assert stored.is_file()
@@ -322,3 +371,20 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         page.wait_for_url(server.url + "/author/")
         assert not stored.exists()
         assert "Scrap" not in page.locator("main").inner_text()
+
+        # Editing the course opens a draft of its next version with everything in it;
+        # cancelling that draft keeps every file the published version uses.
+        page.get_by_role("button", name="Edit (new version)").click()
+        page.wait_for_url(re.compile(re.escape(server.url) + r"/author/drafts/[0-9a-f-]{36}/$"))
+        expect(page.get_by_label("Course name")).to_have_value("Fractions for beginners")
+        page.get_by_role("button", name="2 Files").click()
+        expect(page.locator("[data-file-row]")).to_have_count(3)
+        kept = [server.content_dir / "storage" / item["checksum"][0] / item["checksum"][1]
+                / f"{item['checksum']}.{item['extension']}" for item in files_of_draft(page)
+                if item["extension"] == "pdf"]
+        page.get_by_role("button", name="Cancel draft").click()
+        page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the draft").click()
+        page.wait_for_url(server.url + "/author/")
+        assert kept and all(path.is_file() for path in kept)
+        assert requests.get(f"{server.url}/channels/{channel_id}/content/{videos[0]['id']}/",
+                            timeout=10).status_code == 200

@@ -101,10 +101,6 @@
     this.attempt = 0;
   }
 
-  Upload.prototype.remembered = function () {
-    return recall(this.key);
-  };
-
   Upload.prototype.start = function () {
     this.aborted = false;
     var known = recall(this.key);

@@ -319,7 +319,7 @@
     function add(file, options) {
       counter += 1;
       var entry = { key: "local-" + counter, file: file, usage: options.usage || "resource",
-                    fileId: null, sent: 0, state: "waiting", error: "", changes: {},
+                    fileId: options.fileId || null, sent: 0, state: "waiting", error: "", changes: {},
                     onFileId: options.onFileId || null, upload: null };
       entry.upload = new window.KolibriTus.Upload(file, {
         endpoint: FILES_URL,
@@ -485,6 +485,9 @@
       if (rows[oldKey] && !rows[newKey]) {
         rows[newKey] = rows[oldKey];
         rows[newKey].setAttribute("data-row-key", newKey);
+      } else if (rows[oldKey]) {
+        // The file already has its row (an upload resumed from that row): one row per file.
+        rows[oldKey].remove();
       }
       delete rows[oldKey];
     }
@@ -512,12 +515,12 @@
         if (document.activeElement === input || input.hasAttribute("data-dirty")) { return; }
         if (name === "topic") { topicOptions(input, view.topic); } else { input.value = view.description; }
       });
-      row.querySelector("[data-file-up]").disabled = !view.fileId || !editable;
-      row.querySelector("[data-file-down]").disabled = !view.fileId || !editable;
+      row.querySelector("[data-file-up]").disabled = !view.fileId || !editable || view.first;
+      row.querySelector("[data-file-down]").disabled = !view.fileId || !editable || view.last;
     }
 
     function viewOf(item, entry) {
-      var view = { fileId: item ? item.id : null, name: item ? item.name : entry.file.name,
+      var view = { fileId: item ? item.id : entry.fileId, name: item ? item.name : entry.file.name,
                    size: item ? item.size : entry.file.size, description: item ? item.description : "",
                    topic: item ? item.topic : "", state: item ? item.state : "Uploading",
                    progress: item ? item.progress : 0, error: item ? item.error : "", stalled: false };
@@ -556,6 +559,11 @@
         if (entry.fileId && rows[entry.key]) { rekey(entry.key, entry.fileId); }
       });
       var keep = {};
+      var named = ordered.filter(function (pair) { return pair[1].fileId; });
+      if (named.length) {
+        named[0][1].first = true;
+        named[named.length - 1][1].last = true;
+      }
       ordered.forEach(function (pair, index) {
         var row = rowFor(pair[0], pair[1].name);
         keep[pair[0]] = true;
@@ -622,7 +630,9 @@
       var found = entryOrIdOf(row);
       var value = event.target.value;
       event.target.setAttribute("data-dirty", "");
+      found.fileId = found.fileId || (found.entry && found.entry.fileId);
       if (!found.fileId) {
+        // Not named by the server yet: sent once it is (saveChanges, from onCreated).
         if (found.entry) { found.entry.changes[name] = value; }
         return;
       }
@@ -666,11 +676,13 @@
       var stale = serverFiles[fileId];
       var file = event.target.files[0];
       event.target.value = "";
-      var entry = uploads.add(file, { usage: stale ? stale.usage : "resource" });
-      if (stale && entry.fileId !== fileId && !entry.upload.remembered()) {
-        // This browser no longer knows that upload: it starts again as a new file.
-        api("DELETE", FILES_URL + fileId + "/").then(function () { poller.now(); });
-      }
+      var known = window.KolibriTus.fingerprint(draft.id, file);
+      var resumes = false;
+      try { resumes = !!window.localStorage.getItem(known); } catch (ignored) { /* no storage */ }
+      // The same upload continues in the same row; a file this browser has no upload of
+      // starts again as a new file, and the stopped one goes.
+      uploads.add(file, { usage: stale ? stale.usage : "resource", fileId: resumes ? fileId : null });
+      if (!resumes) { api("DELETE", FILES_URL + fileId + "/").then(function () { poller.now(); }); }
     });
 
     /* Up or down by one: number every file of the list 0..n-1 and save the changed ones. */
@@ -689,7 +701,9 @@
         }
       });
       render();
-      button.focus();
+      // At the top or bottom the pressed button turns off: keep the focus in the row.
+      var row = button.closest("[data-file-row]");
+      (button.disabled ? row.querySelector(button.hasAttribute("data-file-up") ? "[data-file-down]" : "[data-file-up]") : button).focus();
       Promise.all(saves).then(function () { poller.now(); });
     }
 
