@@ -113,7 +113,7 @@ def load_exercise(channel_id: str, node_id: str) -> Exercise:
 
 
 # Stored files are named by their MD5 and never change: a parsed file can be kept.
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def _read_exercise_file(checksum: str) -> tuple[tuple[RadioItem | UnsupportedItem, ...],
                                                dict[str, Any]]:
     try:
