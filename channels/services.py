@@ -19,6 +19,7 @@ from channels.errors import InvalidChannelDatabaseError
 from channels.models import Channel
 from channels.selectors import forget_channel_state
 from channels.versions import record_found_version
+from content.search.index import ensure_search_indexes
 from routers.ids import is_valid_channel_id
 from routers.registry import release_channel_connections
 
@@ -125,4 +126,6 @@ def scan_channels() -> ScanReport:
         channel.save(update_fields=["state", "problem", "updated_at"])
         forget_channel_state(channel.id)
         report.missing.append(channel.id)
+    # Channels installed before search existed (an upgrade) get their index now.
+    ensure_search_indexes([*report.registered, *report.unchanged])
     return report

@@ -43,6 +43,7 @@ from channels.errors import ChannelNotFoundError, VersionExistsError, VersionNot
 from channels.locks import channel_lock
 from channels.models import Channel, ChannelVersion, ChannelVersionFile
 from channels.selectors import forget_channel_state
+from content.search.index import index_channel_version, remove_search_indexes
 from routers.ids import is_valid_channel_id
 from routers.registry import channel_database_path, release_channel_connections
 from storage.files import fsync_directory
@@ -140,6 +141,7 @@ def delete_channel(channel_id: str) -> None:
         served.unlink(missing_ok=True)
         fsync_directory(served.parent)
         shutil.rmtree(versions_dir(channel_id), ignore_errors=True)
+        remove_search_indexes(channel_id)
 
 
 def record_found_version(channel_id: str, info: ChannelDatabaseInfo) -> ChannelVersion | None:
@@ -224,6 +226,8 @@ def make_version_current(channel_id: str, version: ChannelVersion) -> Channel:
     finally:
         swap.unlink(missing_ok=True)
     fsync_directory(served.parent)
+    # Before the registry names this version, so searches find its index in place.
+    index_channel_version(channel_id, version.number, source)
     stat = served.stat()
     info = read_channel_metadata(served, channel_id)
     with transaction.atomic():

@@ -1,0 +1,147 @@
+"""User text to FTS5 expressions, and the queries on one channel's index.
+
+User text is never passed as FTS5 syntax. It is cut into words (runs of letters, digits and
+combining marks, the tokenizer's word characters), and each word is written as a quoted
+string, so `"`, `*`, `NEAR`, `OR`, `-` and parentheses are only text:
+
+    terms = query_terms('fractions "NEAR" (half)')   # ['fractions', 'NEAR', 'half']
+    whole_word_expression(terms)                      # '"fractions" "NEAR" "half"'
+    prefix_expression(terms)                          # '"fractions"* "NEAR"* "half"*'
+
+Both expressions require every word (FTS5's implicit AND). A node matching the whole words
+ranks above one that only matches them as prefixes; within each group, bm25 with titles
+weighted above descriptions.
+
+Connections to index files are kept per thread (an index never changes once in place: its
+path names an immutable version) and closed when the channel or version is no longer searched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from content.search.index import open_read_only
+
+MAX_TERMS = 8
+# bm25 weights per column: a word in the title counts ten times one in the description.
+TITLE_WEIGHT = 10.0
+DESCRIPTION_WEIGHT = 1.0
+# Above this, the least recently used connections of the thread are closed.
+CONNECTIONS_PER_THREAD = 256
+WORD_CATEGORIES = ("L", "N", "M", "Co")
+
+_thread_state = threading.local()
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    node_id: str
+    lang: str | None
+    # bm25 as FTS5 gives it: more negative is more relevant.
+    rank: float
+
+
+@dataclass(frozen=True)
+class IndexFilter:
+    kind: str | None = None
+    lang: str | None = None
+
+
+def query_terms(text: str) -> list[str]:
+    """The words of `text` (NFC), in order, without repeats, at most MAX_TERMS."""
+    words: list[str] = []
+    current: list[str] = []
+    for character in unicodedata.normalize("NFC", text) + " ":
+        if unicodedata.category(character).startswith(WORD_CATEGORIES):
+            current.append(character)
+        elif current:
+            words.append("".join(current))
+            current = []
+    unique = list(dict.fromkeys(words))
+    return unique[:MAX_TERMS]
+
+
+def _quoted(term: str) -> str:
+    # Terms hold word characters only, but doubling quotes keeps this safe on its own.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def whole_word_expression(terms: list[str]) -> str:
+    return " ".join(_quoted(term) for term in terms)
+
+
+def prefix_expression(terms: list[str]) -> str:
+    return " ".join(_quoted(term) + "*" for term in terms)
+
+
+def _where(expression: str, index_filter: IndexFilter) -> tuple[str, list[object]]:
+    clause = "node_search MATCH ?"
+    parameters: list[object] = [expression]
+    if index_filter.kind is not None:
+        clause += " AND kind = ?"
+        parameters.append(index_filter.kind)
+    if index_filter.lang is not None:
+        # "en" also finds "en-GB"; "en-GB" finds only itself.
+        clause += " AND (lang = ? OR lang LIKE ?)"
+        parameters += [index_filter.lang, index_filter.lang + "-%"]
+    return clause, parameters
+
+
+def ranked_hits(connection: sqlite3.Connection, expression: str, index_filter: IndexFilter,
+                limit: int) -> list[IndexHit]:
+    """The `limit` most relevant nodes matching `expression`."""
+    clause, parameters = _where(expression, index_filter)
+    rows = connection.execute(
+        f"SELECT node_id, lang, bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank "
+        f"FROM node_search WHERE {clause} ORDER BY rank LIMIT ?", [*parameters, limit])
+    return [IndexHit(node_id, lang, rank) for node_id, lang, rank in rows]
+
+
+def match_count(connection: sqlite3.Connection, expression: str,
+                index_filter: IndexFilter) -> int:
+    clause, parameters = _where(expression, index_filter)
+    return int(connection.execute(f"SELECT count(*) FROM node_search WHERE {clause}",
+                                  parameters).fetchone()[0])
+
+
+def index_connection(channel_id: str, path: Path) -> sqlite3.Connection:
+    """This thread's read-only connection to the index at `path` (opened on first use)."""
+    connections = _connections()
+    key = (channel_id, path)
+    connection = connections.get(key)
+    if connection is None:
+        connection = open_read_only(path, immutable=True)
+        connections[key] = connection
+        while len(connections) > CONNECTIONS_PER_THREAD:
+            _key, oldest = connections.popitem(last=False)
+            oldest.close()
+    connections.move_to_end(key)
+    return connection
+
+
+def keep_only_connections(wanted: set[tuple[str, Path]]) -> None:
+    """Close this thread's index connections that are not in `wanted`: a deleted channel's or
+    a replaced version's (an open file keeps its disk space, and cannot be deleted on Windows)."""
+    connections = _connections()
+    for key in [key for key in connections if key not in wanted]:
+        connections.pop(key).close()
+
+
+def forget_connections(channel_id: str) -> None:
+    """Close this thread's connections to the channel's indexes (before they are removed)."""
+    connections = _connections()
+    for key in [key for key in connections if key[0] == channel_id]:
+        connections.pop(key).close()
+
+
+def _connections() -> OrderedDict[tuple[str, Path], sqlite3.Connection]:
+    connections = getattr(_thread_state, "connections", None)
+    if connections is None:
+        connections = OrderedDict()
+        _thread_state.connections = connections
+    return connections
