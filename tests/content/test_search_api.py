@@ -8,7 +8,7 @@ from channels.services import reject_channel
 from routers.registry import channel_database_path
 from storage.models import StoredFile
 from storage.paths import storage_path
-from tests.content.search_helpers import leaf, search, titles, tree
+from tests.content.test_search_helpers import leaf, search, titles, tree
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Shared helpers of the search tests: channels whose titles and descriptions a test chooses."""
+"""Shared helpers of the search tests (no tests here): channels whose titles and descriptions a
+test chooses."""
 
 from __future__ import annotations
 
