@@ -14,6 +14,7 @@ from frontend import admin_views, views
 from frontend import authoring_views
 from frontend import admin_users_views
 from frontend import reports_views
+from frontend import learning_views
 from routers.ids import is_valid_channel_id
 
 
@@ -69,4 +70,7 @@ urlpatterns = [
          name="author-course-progress"),
     path("author/courses/<hexid:pk>/progress.csv", reports_views.course_progress_csv,
          name="author-course-progress-csv"),
+    # Learners' own pages: their courses with progress, their certificates (learning_views.py).
+    path("learn/", learning_views.my_courses, name="learn-courses"),
+    path("learn/certificates/", learning_views.my_certificates, name="learn-certificates"),
 ]
