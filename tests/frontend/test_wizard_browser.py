@@ -35,8 +35,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DRAFT_PATH = re.compile(r"/api/drafts/[0-9a-f-]{36}/")
 
 
-def tiny_pdf(text: str) -> bytes:
-    """A valid one-page PDF (the upload checks the bytes are a PDF); `text` makes it unique."""
+def tiny_pdf(text: str, *, padding: int = 0) -> bytes:
+    """A valid one-page PDF (the upload checks the bytes are a PDF); `text` makes it unique,
+    `padding` bytes of a comment make it large enough to go up in several pieces."""
     stream = f"BT /F1 18 Tf 20 50 Td ({text}) Tj ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -47,6 +48,8 @@ def tiny_pdf(text: str) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
+    if padding:
+        out += b"%" + b"x" * padding + b"\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -78,9 +81,11 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         found[name] = folder / name
         run_ffmpeg(build_test_video_args(found[name], container="mp4", duration=2, width=160,
                                          height=90, hue_degrees=hue), timeout=120)
-    for name in ("intro.pdf", "scrap.pdf"):
-        found[name] = folder / name
-        found[name].write_bytes(tiny_pdf(f"{name} {time.time_ns()}"))
+    found["intro.pdf"] = folder / "intro.pdf"
+    found["intro.pdf"].write_bytes(tiny_pdf(f"intro {time.time_ns()}"))
+    # Two pieces of the page's 8 MiB: the second can be lost and resumed.
+    found["scrap.pdf"] = folder / "scrap.pdf"
+    found["scrap.pdf"].write_bytes(tiny_pdf(f"scrap {time.time_ns()}", padding=9 * 1024 * 1024))
     found["half.png"] = folder / "half.png"
     found["half.png"].write_bytes(tiny_png())
     return found
@@ -140,9 +145,11 @@ def author_page(server_url: str) -> Iterator[Any]:
 FILES_ROUTE = re.compile(r".*/api/drafts/[0-9a-f-]{36}/files/.*")
 
 
-def drop_every_piece(route) -> None:
-    if (route.request.method == "PATCH" and route.request.headers.get("content-type")
-            == "application/offset+octet-stream"):
+def drop_later_pieces(route) -> None:
+    """The first piece of an upload arrives; every later one loses its connection."""
+    headers = route.request.headers
+    if (route.request.method == "PATCH" and headers.get("content-type")
+            == "application/offset+octet-stream" and headers.get("upload-offset") != "0"):
         route.abort("connectionreset")
     else:
         route.continue_()
@@ -309,6 +316,12 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(course_link).to_be_visible()
         expect(page.locator("[data-publish-result]")).to_contain_text("Published as version")
         channel_id = course_link.get_attribute("href").strip("/").split("/")[-1]
+        # The published draft, opened again, says so and can no longer change.
+        page.reload()
+        expect(page.locator("[data-publish-result]")).to_contain_text(
+            "This draft was published as version")
+        expect(page.get_by_label("Course name")).to_be_disabled()
+        expect(page.get_by_role("button", name="Cancel draft")).to_be_hidden()
 
         # Videos published while encoding join the course by themselves.
         def videos_with_every_format():
@@ -346,18 +359,19 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         start_course(page, server)
         page.get_by_label("Course name").fill("Scrap")
         page.get_by_role("button", name="Next: files").click()
-        # The server gets no byte (every piece is lost) and the author reloads: the row says
-        # the upload stopped; choosing the file again continues the same upload (the tus URL
-        # was remembered), and no second file appears.
-        page.route(FILES_ROUTE, drop_every_piece)
+        # The first 8 MiB arrive, then the connection keeps failing and the author reloads:
+        # the row says the upload stopped where it was; choosing the file again continues
+        # the same upload from there (the tus URL was remembered): no second file appears.
+        page.route(FILES_ROUTE, drop_later_pieces)
         page.get_by_label("Add files").set_input_files(str(media_files["scrap.pdf"]))
         expect(page.locator("[data-file-row] [data-file-error]")).to_contain_text("Trying again")
         page.on("dialog", lambda dialog: dialog.accept())   # "leave while uploading?"
         page.reload()
-        page.unroute(FILES_ROUTE, drop_every_piece)
+        page.unroute(FILES_ROUTE, drop_later_pieces)
         stalled = page.locator("[data-file-row]")
         expect(stalled).to_have_count(1)
-        expect(stalled.locator("[data-file-state]")).to_have_text("Uploading 0%")
+        expect(stalled.locator("[data-file-state]")).to_have_text("Uploading 88%")
+        expect(stalled.locator("[data-file-resume]")).to_be_visible()
         stalled.get_by_label("Choose the same file again").set_input_files(
             str(media_files["scrap.pdf"]))
         expect(page.locator("[data-file-row] [data-file-state]")).to_have_text("Finished")

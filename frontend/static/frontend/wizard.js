@@ -28,7 +28,20 @@
   var draft = JSON.parse(document.getElementById("draft-data").textContent);
   var editable = draft.state === "open";
   var currentStep = 0;
-  var serverFiles = {};          // file id -> file JSON, as last listed by the server
+  // File id -> file JSON, in the server's order (ids are not integers, so keys keep the
+  // order they were added in): the order of the list the author sees.
+  var serverFiles = {};
+  var movesInFlight = 0;
+  var orderGeneration = 0;       // +1 when a move starts and ends
+
+  /* The server's list of the draft's files, asked for at `asked` (orderGeneration then):
+     a list asked for before a move ended may not include it, and is not shown. */
+  function setServerFiles(list, asked) {
+    if (movesInFlight > 0 || asked !== orderGeneration) { return false; }
+    serverFiles = {};
+    list.forEach(function (item) { serverFiles[item.id] = item; });
+    return true;
+  }
   var testSets = draft.test_sets || [];
   var lastTestSetErrors = null;  // the server's last errors of test_sets, shown after re-draws
 
@@ -399,7 +412,7 @@
 
   /* ---- The poller: the server's list of files while something is in flight. */
   var poller = (function () {
-    var timer = null, errors = 0, busy = false, stopped = false;
+    var timer = null, errors = 0, busy = false, stopped = false, again = false;
 
     function inFlight() {
       return uploads.active() || Object.keys(serverFiles).some(function (id) { return ACTIVE_STATES[serverFiles[id].state]; });
@@ -407,20 +420,22 @@
 
     function poll() {
       timer = null;
-      if (busy) { return; }
+      // Asked for while a list is on its way: ask again when it has come.
+      if (busy) { again = true; return; }
       busy = true;
+      var asked = orderGeneration;
       api("GET", FILES_URL + "?page_size=1000").then(function (answer) {
         busy = false;
         if (!answer.ok) { throw new Error(detailOf(answer)); }
         errors = 0;
         var list = Array.isArray(answer.data) ? answer.data : (answer.data.results || []);
-        serverFiles = {};
-        list.forEach(function (item) { serverFiles[item.id] = item; });
+        if (!setServerFiles(list, asked)) { return schedule(POLL_MS); }
         draft.files = list;
         files.render();
         if (currentStep === 3) { renderImageStates(); }
         if (currentStep === 4) { renderOverview(); }
-        if (inFlight()) { schedule(POLL_MS); }
+        if (again || inFlight()) { schedule(again ? 50 : POLL_MS); }
+        again = false;
       }).catch(function (problem) {
         busy = false;
         errors += 1;
@@ -454,8 +469,7 @@
 
     function resourceFiles() {
       return Object.keys(serverFiles).map(function (id) { return serverFiles[id]; })
-        .filter(function (item) { return item.usage !== "test"; })
-        .sort(function (one, two) { return one.position - two.position; });
+        .filter(function (item) { return item.usage !== "test"; });
     }
 
     function rowFor(key, label) {
@@ -685,26 +699,32 @@
       if (!resumes) { api("DELETE", FILES_URL + fileId + "/").then(function () { poller.now(); }); }
     });
 
-    /* Up or down by one: number every file of the list 0..n-1 and save the changed ones. */
+    /* Up or down by one. The server numbers every file of the draft (question images too)
+       and makes room itself: send the moved file the index its neighbour has in that full
+       list, which puts it just before (up) or after (down) the neighbour. */
     function move(fileId, delta, button) {
       var ordered = resourceFiles();
       var index = ordered.map(function (item) { return item.id; }).indexOf(fileId);
-      var other = index + delta;
-      if (index < 0 || other < 0 || other >= ordered.length) { return; }
-      var moved = ordered.splice(index, 1)[0];
-      ordered.splice(other, 0, moved);
-      var saves = [];
-      ordered.forEach(function (item, position) {
-        if (item.position !== position) {
-          item.position = position;
-          saves.push(saveFile(item.id, { position: position }));
-        }
-      });
+      if (index < 0 || index + delta < 0 || index + delta >= ordered.length) { return; }
+      var allIds = Object.keys(serverFiles);
+      var neighbour = ordered[index + delta].id;
+      var target = allIds.indexOf(neighbour);
+      allIds.splice(allIds.indexOf(fileId), 1);
+      allIds.splice(allIds.indexOf(neighbour) + (delta > 0 ? 1 : 0), 0, fileId);
+      var reordered = {};
+      allIds.forEach(function (id) { reordered[id] = serverFiles[id]; });
+      serverFiles = reordered;
       render();
       // At the top or bottom the pressed button turns off: keep the focus in the row.
       var row = button.closest("[data-file-row]");
       (button.disabled ? row.querySelector(button.hasAttribute("data-file-up") ? "[data-file-down]" : "[data-file-up]") : button).focus();
-      Promise.all(saves).then(function () { poller.now(); });
+      movesInFlight += 1;
+      orderGeneration += 1;
+      saveFile(fileId, { position: target }).then(function () {
+        movesInFlight -= 1;
+        orderGeneration += 1;
+        poller.now();
+      });
     }
 
     $("[data-file-picker]").addEventListener("change", function (event) {
@@ -983,11 +1003,11 @@
 
   function refreshOverview() {
     renderOverview();
-    saver.flush().then(function () { return api("GET", DRAFT_URL); }).then(function (answer) {
+    var asked;
+    saver.flush().then(function () { asked = orderGeneration; return api("GET", DRAFT_URL); }).then(function (answer) {
       if (!answer.ok) { return; }
       ["publish_problems", "state", "published_version"].forEach(function (name) { draft[name] = answer.data[name]; });
-      serverFiles = {};
-      (answer.data.files || []).forEach(function (item) { serverFiles[item.id] = item; });
+      setServerFiles(answer.data.files || [], asked);
       files.render();
       renderOverview();
     });
@@ -1088,7 +1108,7 @@
 
   /* ---- Start where the author was. */
   fillBasics();
-  (draft.files || []).forEach(function (item) { serverFiles[item.id] = item; });
+  setServerFiles(draft.files || [], orderGeneration);
   files.render();
   goTo(editable ? (draft.step || 1) : 4, false);
   if (!editable) {
