@@ -13,7 +13,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, NotAuthenticated):
-        exc = NotAuthenticated("Sign in first: this server does not allow guests. Scripts send "
+        from accounts.permissions import guest_access_allowed
+
+        reason = ("this needs an account" if guest_access_allowed()
+                  else "this server does not allow guests")
+        exc = NotAuthenticated(f"Sign in first: {reason}. Scripts send "
                                "`Authorization: Token <key>`.")
     response = drf_exception_handler(exc, context)
     if response is None:

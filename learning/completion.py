@@ -27,6 +27,7 @@ from channels.models import Channel
 from channels.selectors import is_channel_servable
 from content.constants import EXERCISE, VIDEO
 from content.models import ChannelMetadata, ContentNode
+from learning.certificates import verify_url
 from learning.models import Certificate, CourseCompletion, NodeProgress
 from routers.context import using_content_database
 from routers.errors import ChannelDatabaseNotFoundError
@@ -105,6 +106,7 @@ def issue_certificate(user, requirements: CourseRequirements, *,
 
     channel = Channel.objects.filter(id=requirements.channel_id).first()
     for _ in range(3):
+        code = new_certificate_code()
         try:
             with transaction.atomic():
                 completion = CourseCompletion.objects.create(
@@ -116,8 +118,8 @@ def issue_certificate(user, requirements: CourseRequirements, *,
                     version=requirements.version,
                     version_label=(channel.version_label if channel else "")[:200],
                     learner_name=learner_display_name(user),
-                    server_name=str(settings.SERVER_NAME)[:200],
-                    code=new_certificate_code())
+                    server_name=str(settings.SERVER_NAME)[:200], code=code,
+                    verify_url=verify_url(verify_base_url, code))
         except IntegrityError:
             winner = Certificate.objects.filter(user=user,
                                                 channel_id=requirements.channel_id).first()

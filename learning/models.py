@@ -113,6 +113,9 @@ class Certificate(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
     # What anyone types or scans to check the certificate: random, unguessable, unique.
     code = models.CharField(max_length=32, unique=True)
+    # The address printed and put in the QR code, fixed at issue time from the address the
+    # learner used (a re-render after a failure prints the same one).
+    verify_url = models.CharField(max_length=300, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     # MD5 and size of the rendered PDF in the private store.
     checksum = models.CharField(max_length=32, blank=True)

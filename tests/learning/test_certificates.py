@@ -196,7 +196,12 @@ def test_a_failed_render_is_recorded_then_retried(make_course, learner, monkeypa
     assert retry_certificates() == [str(certificate.id)]
     certificate.refresh_from_db()
     assert certificate.state == Certificate.State.READY and certificate.error == ""
-    assert client.get(f"/api/certificates/{certificate.id}/pdf/").status_code == 200
+    pdf = client.get(f"/api/certificates/{certificate.id}/pdf/")
+    assert pdf.status_code == 200
+    # The retry (no request in sight) prints the address the learner used, kept at issue time.
+    assert certificate.verify_url == f"http://testserver/certificates/verify/{certificate.code}/"
+    text = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert certificate.verify_url in text.replace("\n", "")
 
 
 def test_a_pending_certificate_answers_409(make_course, learner):
