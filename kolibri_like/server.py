@@ -1,26 +1,47 @@
 """`kolibri-like start`: prepare the server, then run the web server and the task consumer.
 
-1. Migrate the default database, collect static files, run start-up recovery (`recover`),
-   register channel files found on disk, create the first admin if there is none.
+1. After an upgrade (migrations applied before, new ones waiting), back up the default database
+   into `KOLIBRI_LIKE_HOME/backups/pre-upgrade-*` (the last few are kept); then migrate, collect
+   static files, run start-up recovery (`recover`), register channel files found on disk, create
+   the first admin if there is none.
 2. Start the Huey consumer as a child process (so a crash in one does not take the other),
    and start it again if it dies.
-3. Serve the WSGI application with waitress until SIGINT/SIGTERM, then stop the consumer.
+3. Print the addresses learners type (every non-loopback IPv4 address when bound to all), serve
+   the WSGI application with waitress until SIGINT/SIGTERM, then stop the consumer.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime, timezone
+from pathlib import Path
 from types import FrameType
+from typing import Callable
 
 logger = logging.getLogger(__name__)
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8000
 SERVER_THREADS = 16
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+# Each pre-upgrade backup is a whole copy of the default database; a small box keeps a few.
+PRE_UPGRADE_BACKUPS_KEPT = 5
+PRE_UPGRADE_PREFIX = "pre-upgrade-"
+SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+class UpgradeBackupError(Exception):
+    """The default database could not be backed up before migrating, so nothing was migrated."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def parse_start_arguments(argv: list[str]) -> argparse.Namespace:
@@ -48,11 +69,79 @@ def raise_open_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def has_pending_upgrade() -> bool:
+    """True when the default database has migrations applied and others waiting: a server that
+    was upgraded. A first start (nothing applied yet) has nothing worth backing up."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return bool(plan) and bool(executor.loader.applied_migrations)
+
+
+def back_up_before_upgrade(backups_dir: Path, *, keep: int = PRE_UPGRADE_BACKUPS_KEPT,
+                           backup: Callable[[Path], Path] | None = None,
+                           now: datetime | None = None) -> Path:
+    """Back up the default database to `backups_dir/pre-upgrade-<UTC time>` and keep the last
+    `keep` such backups. Raises UpgradeBackupError (and deletes nothing) if the backup fails."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    target = backups_dir / f"{PRE_UPGRADE_PREFIX}{stamp}"
+    try:
+        backups_dir.mkdir(parents=True, exist_ok=True)
+        if backup is None:
+            from operations.backup import backup_default_database
+
+            backup = backup_default_database
+        suffix = 1
+        while any(backups_dir.glob(f"{target.name}*")):  # two upgrades within one second
+            target = backups_dir / f"{PRE_UPGRADE_PREFIX}{stamp}-{suffix}"
+            suffix += 1
+        written = backup(target)
+    except Exception as error:  # noqa: BLE001 - whatever failed, the migration must not run
+        from kolibri_like.command_base import EXIT_IO, EXIT_UNEXPECTED, exit_code_for
+
+        code = exit_code_for(error)
+        if code == EXIT_UNEXPECTED and not isinstance(error, ImportError):
+            code = EXIT_IO  # the backup's own failures are about disks and databases
+        raise UpgradeBackupError(
+            f"Not upgrading: backing up the default database to {target} failed "
+            f"({error.__class__.__name__}: {error}). Nothing was migrated; free some space or "
+            f"fix the cause, then start again.", exit_code=code,
+        ) from error
+    prune_backups(backups_dir, keep=keep, spare=written)
+    return written
+
+
+def prune_backups(backups_dir: Path, *, keep: int, spare: Path | None = None) -> list[Path]:
+    """Delete all but the newest `keep` pre-upgrade backups (names sort by time); never `spare`.
+    A SQLite backup's `-wal`/`-shm`/`-journal` companions go with it, never count as one."""
+    found = sorted((path for path in backups_dir.glob(f"{PRE_UPGRADE_PREFIX}*")
+                    if not path.name.endswith(SQLITE_COMPANION_SUFFIXES)),
+                   key=lambda path: path.name)
+    removed = []
+    for path in found[:max(len(found) - keep, 0)]:
+        if spare is not None and path.resolve() == spare.resolve():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        for suffix in SQLITE_COMPANION_SUFFIXES:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def prepare_server() -> None:
     import django
+    from django.conf import settings
     from django.core.management import call_command
 
     django.setup()
+    if has_pending_upgrade():
+        written = back_up_before_upgrade(Path(settings.HOME) / "backups")
+        print(f"Upgrading: the default database was backed up to {written}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     # Before the scan: finish what a crash left half-done, so the scan sees whole channels.
@@ -115,10 +204,47 @@ class ConsumerSupervisor:
             process.wait(timeout=5)
 
 
+def lan_addresses(host: str) -> list[str]:
+    """The IPv4 addresses a learner's browser can reach this server at, loopback excluded:
+    every interface's address when bound to all of them, else the one bound to."""
+    from kolibri_like.config import machine_hosts
+
+    candidates = machine_hosts() if host in WILDCARD_HOSTS else [host]
+    addresses = set()
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:  # a host name, or an IPv6 address in brackets
+            continue
+        if address.version == 4 and not address.is_loopback and not address.is_unspecified:
+            addresses.add(address)
+    return [str(address) for address in sorted(addresses)]
+
+
+def announce_addresses(host: str, port: int, write: Callable[[str], None]) -> None:
+    shown_host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    write(f"kolibri-like is serving at http://{shown_host}:{port}/")
+    addresses = lan_addresses(host)
+    if addresses:
+        write("Learners on the network open one of:")
+        for address in addresses:
+            write(f"  http://{address}:{port}/")
+    elif host in WILDCARD_HOSTS:
+        write("No network address found (is the cable in, or Wi-Fi on?); only this machine "
+              "can open it until one appears.")
+    else:
+        write(f"Only this machine can open it (bound to {host}); start with --host 0.0.0.0 "
+              f"for learners on the network.")
+
+
 def start_from_argv(argv: list[str]) -> int:
     arguments = parse_start_arguments(argv)
     raise_open_file_limit()
-    prepare_server()
+    try:
+        prepare_server()
+    except UpgradeBackupError as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
     from waitress.server import create_server
 
     from kolibri_like.wsgi import application
@@ -139,8 +265,7 @@ def start_from_argv(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    shown_host = "127.0.0.1" if arguments.host in ("0.0.0.0", "::") else arguments.host
-    print(f"kolibri-like is serving at http://{shown_host}:{arguments.port}/", flush=True)
+    announce_addresses(arguments.host, arguments.port, lambda line: print(line, flush=True))
     try:
         server.run()
     except (OSError, ValueError):
