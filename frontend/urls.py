@@ -15,6 +15,7 @@ from frontend import authoring_views
 from frontend import admin_users_views
 from frontend import reports_views
 from frontend import learning_views
+from frontend import search_views
 from routers.ids import is_valid_channel_id
 
 
@@ -73,4 +74,6 @@ urlpatterns = [
     # Learners' own pages: their courses with progress, their certificates (learning_views.py).
     path("learn/", learning_views.my_courses, name="learn-courses"),
     path("learn/certificates/", learning_views.my_certificates, name="learn-certificates"),
+    # Search across channels (frontend/search_views.py; the header's box submits here).
+    path("search/", search_views.search, name="search"),
 ]

@@ -7,8 +7,9 @@ missing channels are never searched. The answer is paginated like the rest of th
      "results": [{...node_json..., "channel_name": "Maths", "lang": "en",
                   "match": "word" | "prefix", "score": 12.3}]}
 
-`match` says whether every word was found whole ("word", listed first) or only as the start
-of longer words ("prefix"); `score` is bm25 relevance within that group, higher first.
+Order: nodes where every word was found whole (`match: "word"`) before those where some were
+only the start of longer words (`"prefix"`); in each, nodes with a word in the title before
+those with them in the description only; then `score` (bm25 relevance, higher first).
 """
 
 from __future__ import annotations
@@ -32,14 +33,16 @@ def searchable_channels() -> list[SearchableChannel]:
             for channel in servable_channels()]
 
 
-def run_search(query_params: Mapping[str, str]) -> tuple[SearchParams, SearchPage,
-                                                         list[SearchableChannel]]:
+def run_search(query_params: Mapping[str, str],
+               channels: list[SearchableChannel] | None = None) -> tuple[SearchParams,
+                                                                          SearchPage]:
     """Check the parameters (ParseError: 400) and search; shared by the API and the page."""
-    channels = searchable_channels()
+    if channels is None:
+        channels = searchable_channels()
     params = parse_search_params(query_params, {channel.id for channel in channels})
     page = search_nodes(channels, params.request, offset=params.offset,
                         limit=params.page_size)
-    return params, page, channels
+    return params, page
 
 
 def search_result_json(result: SearchResult) -> dict[str, Any]:
@@ -55,7 +58,7 @@ class SearchView(APIView):
     """Thin: check, search, serialize."""
 
     def get(self, request: Request) -> Response:
-        params, page, _channels = run_search(request.query_params)
+        params, page = run_search(request.query_params)
         if params.page > 1 and params.offset >= page.count:
             raise NotFound("Invalid page.")
         url = request.build_absolute_uri()

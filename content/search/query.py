@@ -9,8 +9,11 @@ string, so `"`, `*`, `NEAR`, `OR`, `-` and parentheses are only text:
     prefix_expression(terms)                          # '"fractions"* "NEAR"* "half"*'
 
 Both expressions require every word (FTS5's implicit AND). A node matching the whole words
-ranks above one that only matches them as prefixes; within each group, bm25 with titles
-weighted above descriptions.
+ranks above one that only matches them as prefixes; within each group, a node with a word in
+its title above one with them in its description only; then bm25, titles weighted above
+descriptions. The title test is explicit, not left to bm25 alone: bm25's idf depends on each
+channel's own index and drops to almost nothing for a word in half of a channel's nodes, so
+a title match in a channel about that word would rank below a passing mention elsewhere.
 
 Connections to index files are kept per thread (an index never changes once in place: its
 path names an immutable version) and closed when the channel or version is no longer searched.
@@ -44,6 +47,8 @@ class IndexHit:
     lang: str | None
     # bm25 as FTS5 gives it: more negative is more relevant.
     rank: float
+    # A searched word (or prefix) is in the title, not only in the description.
+    in_title: bool
 
 
 @dataclass(frozen=True)
@@ -94,12 +99,19 @@ def _where(expression: str, index_filter: IndexFilter) -> tuple[str, list[object
 
 def ranked_hits(connection: sqlite3.Connection, expression: str, index_filter: IndexFilter,
                 limit: int) -> list[IndexHit]:
-    """The `limit` most relevant nodes matching `expression`."""
+    """The `limit` most relevant nodes matching `expression`: title matches first, then bm25.
+
+    bm25 with a zero weight on the description is below zero exactly when a word is in the
+    title (each word's idf is at least 1e-6 in FTS5, never zero).
+    """
     clause, parameters = _where(expression, index_filter)
     rows = connection.execute(
-        f"SELECT node_id, lang, bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank "
-        f"FROM node_search WHERE {clause} ORDER BY rank LIMIT ?", [*parameters, limit])
-    return [IndexHit(node_id, lang, rank) for node_id, lang, rank in rows]
+        f"SELECT node_id, lang, bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, "
+        f"bm25(node_search, 1.0, 0.0) < 0 AS in_title "
+        f"FROM node_search WHERE {clause} ORDER BY in_title DESC, rank LIMIT ?",
+        [*parameters, limit])
+    return [IndexHit(node_id, lang, rank, bool(in_title))
+            for node_id, lang, rank, in_title in rows]
 
 
 def match_count(connection: sqlite3.Connection, expression: str,

@@ -8,9 +8,10 @@
    missing, at most LAZY_BUILDS_PER_SEARCH per search) and take its `window` best whole-word
    hits and its `window` best prefix-only hits, where `window = offset + limit` (at most
    MAX_WINDOW): enough to make the global first `window` exact, and bounded work per request.
-2. Merge in Python: every whole-word hit before every prefix-only hit, each group by bm25.
-   Scores of different indexes are comparable enough for ranking (same formula and weights;
-   idf differs per channel, which favours the channel where the word is rarer).
+2. Merge in Python: every whole-word hit before every prefix-only hit; in each, title hits
+   before description-only hits (content.search.query says why this is not left to bm25);
+   then bm25, whose scores from different indexes are comparable enough (same formula and
+   weights; idf differs per channel, favouring the channel where the word is rarer).
 3. Read only the page's nodes from their own channel databases, one channel at a time
    (`using_content_database`), with the content API's cards (files, thumbnail, `available`).
 """
@@ -69,14 +70,16 @@ class Hit:
     lang: str | None
     whole_word: bool
     rank: float
+    in_title: bool
 
     @property
     def score(self) -> float:
         """bm25 relevance, higher is better (FTS5 gives it negated)."""
         return round(-self.rank, 4)
 
-    def sort_key(self) -> tuple[int, float, str, str]:
-        return (0 if self.whole_word else 1, self.rank, self.channel_id, self.node_id)
+    def sort_key(self) -> tuple[int, int, float, str, str]:
+        return (0 if self.whole_word else 1, 0 if self.in_title else 1, self.rank,
+                self.channel_id, self.node_id)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,8 @@ def _search_one_index(channel_id: str, path: object, request: SearchRequest,
 
 
 def _hits(channel_id: str, index_hits: list[IndexHit], whole_word: bool) -> list[Hit]:
-    return [Hit(channel_id, hit.node_id, hit.lang, whole_word, hit.rank) for hit in index_hits]
+    return [Hit(channel_id, hit.node_id, hit.lang, whole_word, hit.rank, hit.in_title)
+            for hit in index_hits]
 
 
 def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:

@@ -78,3 +78,12 @@ def test_query_terms_are_quoted_words():
     assert whole_word_expression(terms) == '"fractions" "NEAR" "half" "x" "y"'
     assert prefix_expression(["a"]) == '"a"*'
     assert len(query_terms(" ".join(f"w{n}" for n in range(20)))) == 8
+
+
+def test_a_title_match_wins_even_where_the_word_is_common(client, make_channel):
+    # In "algebra", "equations" is in most nodes, so bm25's idf there is almost zero; a
+    # description that mentions it in another channel must still come after its titles.
+    make_channel("algebra", root=tree("algebra", leaf("Linear equations"),
+                                      leaf("Quadratic equations"), leaf("Equations quiz")))
+    make_channel("physics", root=tree("physics", leaf("Motion", "Uses equations")))
+    assert titles(search(client, q="equations"))[-1] == "Motion"
