@@ -115,6 +115,31 @@
       var path = node.getAttribute("data-error-for");
       if (path === prefix || path.indexOf(prefix + ".") === 0) { node.textContent = ""; node.hidden = true; }
     });
+    markSteps();
+  }
+
+  /* A step with a message to act on says so in the step indicator: the author may be on
+     another step when the server answers. */
+  function markSteps() {
+    $all("[data-step]").forEach(function (section) {
+      var step = section.getAttribute("data-step");
+      var problem = $all(".field-error", section).some(function (node) { return !node.hidden && node.textContent; });
+      var button = $(".stepper__step[data-goto='" + step + "']");
+      button.classList.toggle("stepper__step--problem", problem);
+      var note = $("[data-step-note]", button);
+      if (problem && !note) {
+        button.appendChild(el("span", { "class": "visually-hidden", "data-step-note": "" }, " (needs a change)"));
+      } else if (!problem && note) {
+        note.remove();
+      }
+    });
+  }
+
+  /* Say a file's new state to screen readers (the rows change without focus). */
+  function announce(text) {
+    var region = $("[data-announce]");
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
   }
 
   function showErrors(errors) {
@@ -132,6 +157,7 @@
       node.textContent = node.hidden || !node.textContent ? text : node.textContent + " " + text;
       node.hidden = false;
     });
+    markSteps();
   }
 
   /* ---- The saver: one pending PATCH, debounced, one request at a time. */
@@ -507,6 +533,8 @@
     }
 
     function fill(row, view) {
+      var before = row.getAttribute("data-state");
+      if (before && before !== view.state) { announce(view.name + ": " + view.stateText + (view.error ? ", " + view.error : "")); }
       row.setAttribute("data-file-id", view.fileId || "");
       row.setAttribute("data-state", view.state);
       row.className = "file-row file-row--" + view.state.toLowerCase();
@@ -943,7 +971,7 @@
     container.textContent = "";
     testSets.forEach(function (testSet, index) { container.appendChild(testSetCard(testSet, index)); });
     $("[data-test-sets-empty]").hidden = testSets.length > 0;
-    if (lastTestSetErrors) { showErrors({ test_sets: lastTestSetErrors }); }
+    if (lastTestSetErrors) { showErrors({ test_sets: lastTestSetErrors }); } else { markSteps(); }
     if (!editable) { disableInputs(container); }
   }
 
