@@ -249,6 +249,7 @@
         }
         attemptsUsed += 1;
         if (typeof answer.data.attempts_used === "number") { attemptsUsed = answer.data.attempts_used; }
+        showInfo();
         showResult(answer.data);
       })
       .catch(function () {
@@ -376,6 +377,15 @@
     });
   }
 
+  function showInfo() {
+    var info = root.querySelector("[data-test-info]");
+    var parts = [plural((test.questions || []).length, "question") + "."];
+    if (typeof test.pass_mark === "number") { parts.push("Pass mark: " + percent(test.pass_mark) + "."); }
+    parts.push(attemptsText());
+    info.textContent = parts.join(" ");
+    info.hidden = false;
+  }
+
   // -- Start ------------------------------------------------------------------------------
 
   say("Loading the test\u2026", false);
@@ -387,12 +397,7 @@
     }
     test = answer.data;
     attemptsUsed = test.attempts_used || 0;
-    var info = root.querySelector("[data-test-info]");
-    var parts = [plural((test.questions || []).length, "question") + "."];
-    if (typeof test.pass_mark === "number") { parts.push("Pass mark: " + percent(test.pass_mark) + "."); }
-    parts.push(attemptsText());
-    info.textContent = parts.join(" ");
-    info.hidden = false;
+    showInfo();
     say("", false);
     if (!(test.questions || []).length) {
       say("This test has no questions.", true);
