@@ -2,6 +2,7 @@
 
     kolibri-like start --host 127.0.0.1 --port 8000
     kolibri-like settings
+    kolibri-like install-service --user kolibri --home /var/lib/kolibri-like
     kolibri-like listchannels          # same as `python manage.py listchannels`
 """
 
@@ -23,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
             from kolibri_like.server import start_from_argv
 
             return start_from_argv(argv[2:])
+        if len(argv) > 1 and argv[1] in ("install-service", "install_service"):
+            # Not a Django command: it needs no database, only the configuration.
+            from kolibri_like.service_units import install_service_from_argv
+
+            return install_service_from_argv(argv[2:])
         if len(argv) > 1 and not argv[1].startswith("-") and argv[1] != "help":
             if not command_exists(argv[1]):
                 print(f"Unknown command: {argv[1]!r}. Run `kolibri-like help` for the list.",
