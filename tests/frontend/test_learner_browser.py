@@ -23,7 +23,14 @@ import pytest
 
 from media.ffmpeg import build_test_video_args, run_ffmpeg
 from tests.browser import watched_page
-from tests.frontend.test_learner_pages import COURSE_ID, DOCUMENT_ID, TEST_ID, VIDEO_ID
+from tests.frontend.test_learner_pages import (
+    COURSE_ID,
+    DOCUMENT_ID,
+    QUIZ_COURSE_ID,
+    QUIZ_ID,
+    TEST_ID,
+    VIDEO_ID,
+)
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -54,6 +61,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             "from tests.frontend.test_learner_pages import build_learner_course; "
             f"build_learner_course({str(video)!r})"))
         assert json.loads(built.stdout.strip().splitlines()[-1])["channel_id"] == COURSE_ID
+        server.run_command("shell", "-c", (
+            "from tests.frontend.test_learner_pages import build_quiz_course; "
+            f"build_quiz_course({str(video)!r})"))
         yield server
 
 
@@ -140,6 +150,33 @@ def take_the_test(page, server: ServerProcess) -> None:
     assert "Attempts left: 1 of 3." in page.locator("[data-test-info]").inner_text()
 
 
+def take_the_quiz(page, server: ServerProcess) -> None:
+    """All questions on one page, one of them a kind we cannot show; the keyboard answers."""
+    page.goto(f"{server.url}/channels/{QUIZ_COURSE_ID}/content/{QUIZ_ID}/")
+    page.wait_for_selector(".question", timeout=WAIT_MS)
+    assert page.locator(".question:visible").count() == 2
+    assert page.locator("[data-step-indicator]").count() == 0
+    assert "You may try this test as many times as you like." in \
+        page.locator("[data-test-info]").inner_text()
+    unsupported = page.locator(".question--unsupported")
+    assert "This question type cannot be shown here; it is not counted." in \
+        unsupported.inner_text()
+    assert unsupported.locator("input").count() == 0
+
+    # Nothing answered: one warning first, then "Submit anyway" would send it.
+    page.get_by_role("button", name="Submit answers").click()
+    assert "Not answered yet: question 1." in page.locator("[data-test-status]").inner_text()
+    assert page.get_by_role("button", name="Submit anyway").is_visible()
+    page.locator("fieldset.question input[type=radio]").first.focus()
+    page.keyboard.press("Space")
+    assert page.get_by_label("Paris", exact=True).is_checked()
+    page.get_by_role("button", name="Submit answers").click()
+    result = page.locator('[data-test-result="passed"]')
+    result.wait_for(timeout=WAIT_MS)
+    assert "Your score: 100% (1 of 1 question right)." in result.inner_text()
+    assert "Try again" not in result.inner_text()
+
+
 def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server, tmp_path):
     from pypdf import PdfReader
 
@@ -181,10 +218,18 @@ def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server,
         assert "Lena Lernova" in pdf_text and "Pets and numbers" in pdf_text
         assert code in pdf_text
 
+        # A second course: its test passed, but its required video is not watched yet.
+        take_the_quiz(page, server)
+
         page.goto(f"{server.url}/learn/")
         course = page.locator(f'[data-course="{COURSE_ID}"]')
         assert "Completed" in course.inner_text()
         assert "2 of 3 done (67%)" in course.inner_text()
+        quiz = page.locator(f'[data-course="{QUIZ_COURSE_ID}"]')
+        assert "Completed" not in quiz.inner_text()
+        assert "1 of 2 done (50%) \u00b7 tests passed: 1 of 1" in quiz.inner_text()
+        assert quiz.get_by_role("link", name="Continue").get_attribute("href") == \
+            f"/channels/{QUIZ_COURSE_ID}/"
         page.screenshot(path=str(SCREENSHOTS / "learner-courses.png"), full_page=True)
 
         # The verify link on My certificates answers for this code.

@@ -6,8 +6,10 @@ client, on a course built for real (channels.builder, and the exercise file the 
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,59 @@ def build_learner_course(video: str | bytes = b"not really an mp4", *, display: 
                                        version_label="spring term"))
     print(json.dumps({"channel_id": result.channel_id, "video_id": VIDEO_ID,
                       "test_id": TEST_ID, "document_id": DOCUMENT_ID}))
+    return result
+
+
+QUIZ_COURSE_ID = "21000000000000000000000000000000"
+QUIZ_ROOT_ID = "21000000000000000000000000000001"
+QUIZ_VIDEO_ID = "21000000000000000000000000000002"
+QUIZ_ID = "21000000000000000000000000000003"
+
+
+def kolibri_quiz_file() -> bytes:
+    """A `.perseus` file as Kolibri channels carry them: a radio question (right: "Paris") and
+    a numeric-input question, which our player cannot show."""
+    radio = {"question": {
+        "content": "What is the capital of France?\n\n[[\u2603 radio 1]]", "images": {},
+        "widgets": {"radio 1": {"type": "radio", "options": {
+            "choices": [{"content": "Paris", "correct": True},
+                        {"content": "Lyon", "correct": False}],
+            "randomize": False, "multipleSelect": False}}}},
+        "answerArea": {}, "hints": []}
+    numeric = {"question": {
+        "content": "How much is 6 times 7? [[\u2603 numeric-input 1]]", "images": {},
+        "widgets": {"numeric-input 1": {"type": "numeric-input",
+                                        "options": {"answers": [{"value": 42}]}}}},
+        "answerArea": {}, "hints": []}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("exercise.json", json.dumps({
+            "all_assessment_items": ["capital", "times"],
+            "mastery_model": {"type": "m_of_n", "m": 1, "n": 2}}))
+        archive.writestr("capital.json", json.dumps(radio))
+        archive.writestr("times.json", json.dumps(numeric))
+    return buffer.getvalue()
+
+
+def build_quiz_course(video: str | bytes = b"not really an mp4") -> BuildResult:
+    """A second course: a video the author requires and an all-on-one-page test with a question
+    we cannot show and unlimited attempts. Passing the test does not complete it (the video)."""
+    quiz_options = {"kolibri_like_test": {"pass_mark": 1, "display": "all",
+                                          "max_attempts": None}}
+    root = NodeSpec(
+        id=QUIZ_ROOT_ID, title="Geography quiz", kind="topic",
+        options={"kolibri_like_course": {"require_videos": True, "version_label": "",
+                                         "topics": []}},
+        children=[
+            NodeSpec(id=QUIZ_VIDEO_ID, title="A trip to France", kind="video",
+                     files=[FileSpec(preset="high_res_video", extension="mp4",
+                                     source=Path(video) if isinstance(video, str) else video)]),
+            NodeSpec(id=QUIZ_ID, title="Capitals", kind="exercise", options=quiz_options,
+                     files=[FileSpec(preset="exercise", extension="perseus",
+                                     source=kolibri_quiz_file())]),
+        ])
+    result = build_channel(ChannelSpec(name="Geography quiz", id=QUIZ_COURSE_ID, root=root))
+    print(json.dumps({"channel_id": result.channel_id, "quiz_id": QUIZ_ID}))
     return result
 
 
@@ -295,3 +350,16 @@ def test_my_courses_marks_a_completed_course_and_one_no_longer_here(
 def test_my_courses_says_when_nothing_is_started(client, learner_user):
     client.force_login(learner_user)
     assert "You have not started a course yet" in page_text(client.get("/learn/"))
+
+
+def test_the_player_gets_questions_it_cannot_show_marked_as_such(client, learner_user):
+    build_quiz_course()
+    client.force_login(learner_user)
+    html = page_text(client.get(f"/channels/{QUIZ_COURSE_ID}/content/{QUIZ_ID}/"))
+    questions_url = re.search(r'data-questions-url="([^"]+)"', html).group(1)
+    data = client.get(questions_url).json()
+    assert (data["display"], data["max_attempts"]) == ("all", None)
+    capital, times = data["questions"]
+    assert capital["text"] == "What is the capital of France?"
+    assert [choice["text"] for choice in capital["choices"]] == ["Paris", "Lyon"]
+    assert times == {"id": "times", "unsupported": True, "widget": "numeric-input"}
