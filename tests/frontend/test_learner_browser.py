@@ -86,11 +86,31 @@ def answer(page, *choices: str) -> None:
 
 def watch_the_video(page, server: ServerProcess) -> None:
     page.goto(f"{server.url}/channels/{COURSE_ID}/content/{VIDEO_ID}/")
-    page.evaluate("""async () => {
+    play = """async () => {
         const video = document.querySelector("video");
         video.muted = true;
         await video.play();
-    }""")
+    }"""
+    # A pause reports how far it got: part of the video, not yet all of it. The page pauses
+    # itself at the first timeupdate past 0.6 s, so a slow test machine cannot overshoot.
+    page.evaluate("""() => new Promise(resolve => {
+        const video = document.querySelector("video");
+        video.addEventListener("timeupdate", function pauseEarly() {
+            if (video.currentTime > 0.6) {
+                video.removeEventListener("timeupdate", pauseEarly);
+                video.pause();
+                resolve(video.currentTime);
+            }
+        });
+        video.muted = true;
+        video.play();
+    })""")
+    page.wait_for_selector("article[data-progress-reported]", timeout=WAIT_MS)
+    paused_at = float(page.locator("article").get_attribute("data-progress-reported"))
+    assert 0.2 < paused_at < 1
+    page.wait_for_selector(".progress-status:not([hidden])", timeout=WAIT_MS)
+    assert page.locator(".progress-status").inner_text().startswith("In progress: ")
+    page.evaluate(play)
     page.wait_for_function("document.querySelector('video').ended", timeout=WAIT_MS)
     # player.js reported the whole video, and the server said the node is completed.
     page.wait_for_selector('article[data-progress-reported="1"]', timeout=WAIT_MS)
