@@ -71,3 +71,9 @@ bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
 	$(BIN)/python -m benchmarks.many_channels
+
+# Offline installation (README: Installing without internet): dist/wheelhouse/ with the project's
+# and every dependency's wheel for this Python and platform, install-offline.sh, and one .tar.gz.
+.PHONY: wheelhouse
+wheelhouse: | $(BIN)/python
+	$(BIN)/python -m scripts.wheelhouse --output dist/wheelhouse
