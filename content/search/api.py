@@ -22,15 +22,17 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from channels.selectors import servable_channels
+from channels.models import Channel
 from content.search.filters import SearchParams, parse_search_params
 from content.search.service import MAX_WINDOW, SearchableChannel, SearchPage, SearchResult, search_nodes
 from content.serializers import node_json
 
 
 def searchable_channels() -> list[SearchableChannel]:
-    return [SearchableChannel(channel.id, channel.name, channel.version)
-            for channel in servable_channels()]
+    """The servable channels (the registry's `servable()`, as channels.selectors), as plain
+    values: loading 100 model instances per search cost more than searching them."""
+    return [SearchableChannel(*row) for row in
+            Channel.objects.servable().values_list("id", "name", "version")]
 
 
 def run_search(query_params: Mapping[str, str],

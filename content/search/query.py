@@ -27,6 +27,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from content.search.index import open_read_only
 
@@ -41,14 +42,15 @@ WORD_CATEGORIES = ("L", "N", "M", "Co")
 _thread_state = threading.local()
 
 
-@dataclass(frozen=True)
-class IndexHit:
+class IndexHit(NamedTuple):
+    """A row of one index (a tuple: a search makes thousands of them across channels)."""
+
     node_id: str
     lang: str | None
     # bm25 as FTS5 gives it: more negative is more relevant.
     rank: float
-    # A searched word (or prefix) is in the title, not only in the description.
-    in_title: bool
+    # 1 when a searched word (or prefix) is in the title, 0 when only in the description.
+    in_title: int
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,7 @@ def ranked_hits(connection: sqlite3.Connection, expression: str, index_filter: I
         f"bm25(node_search, 1.0, 0.0) < 0 AS in_title "
         f"FROM node_search WHERE {clause} ORDER BY in_title DESC, rank LIMIT ?",
         [*parameters, limit])
-    return [IndexHit(node_id, lang, rank, bool(in_title))
-            for node_id, lang, rank, in_title in rows]
+    return [IndexHit._make(row) for row in rows]
 
 
 def match_count(connection: sqlite3.Connection, expression: str,

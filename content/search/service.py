@@ -24,11 +24,10 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
-from content.models import ContentNode
+from content.search.cards import page_cards
 from content.search.index import index_served_channel, search_index_path
 from content.search.query import (
     IndexFilter,
-    IndexHit,
     index_connection,
     keep_only_connections,
     match_count,
@@ -36,9 +35,7 @@ from content.search.query import (
     ranked_hits,
     whole_word_expression,
 )
-from content.selectors import NODE_ROW_FIELDS, NodeCard, node_cards
-from routers.context import using_content_database
-from routers.errors import ChannelDatabaseNotFoundError
+from content.selectors import NodeCard
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +74,6 @@ class Hit:
         """bm25 relevance, higher is better (FTS5 gives it negated)."""
         return round(-self.rank, 4)
 
-    def sort_key(self) -> tuple[int, int, float, str, str]:
-        return (0 if self.whole_word else 1, 0 if self.in_title else 1, self.rank,
-                self.channel_id, self.node_id)
-
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -103,38 +96,48 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
     searched = [channel for channel in channels
                 if request.channel_id is None or channel.id == request.channel_id]
     count = 0
-    hits: list[Hit] = []
+    keys: list[SortKey] = []
     wanted_connections = set()
     lazy_builds = 0
     for channel in searched:
         path = search_index_path(channel.id, channel.version)
-        if not path.is_file():
+        try:
+            connection = index_connection(channel.id, path)
+        except sqlite3.OperationalError:
+            # No index (yet): build it now, a few per search; the rest wait for the next.
             if lazy_builds >= LAZY_BUILDS_PER_SEARCH:
                 logger.warning("channel %s is not indexed yet: left out of this search",
                                channel.id)
                 continue
             lazy_builds += 1
-            index_served_channel(channel.id)
-            if not path.is_file():
+            if index_served_channel(channel.id) != path:
                 continue
+            connection = index_connection(channel.id, path)
         wanted_connections.add((channel.id, path))
         try:
-            channel_count, channel_hits = _search_one_index(channel.id, path, request, window)
+            channel_count, channel_keys = _search_one_index(channel.id, connection, request,
+                                                            window)
         except sqlite3.DatabaseError as error:
             logger.warning("search index %s unreadable, left out: %s", path, error)
             continue
         count += channel_count
-        hits.extend(channel_hits)
+        keys.extend(channel_keys)
     keep_only_connections(wanted_connections)
-    best = heapq.nsmallest(window, hits, key=Hit.sort_key)
+    best = [Hit(channel_id, node_id, lang, tier == 0, rank, not_in_title == 0)
+            for tier, not_in_title, rank, channel_id, node_id, lang
+            in heapq.nsmallest(window, keys)[offset:window]]
     names = {channel.id: channel.name for channel in searched}
-    return SearchPage(count=count, results=_results(best[offset:window], names))
+    return SearchPage(count=count, results=_results(best, names))
 
 
-def _search_one_index(channel_id: str, path: object, request: SearchRequest,
-                      window: int) -> tuple[int, list[Hit]]:
+# (0 whole word / 1 prefix, 0 in title / 1 not, bm25, channel id, node id, lang): the merge
+# order as a plain tuple; Hit objects are made for the page only.
+SortKey = tuple[int, int, float, str, str, "str | None"]
+
+
+def _search_one_index(channel_id: str, connection: sqlite3.Connection, request: SearchRequest,
+                      window: int) -> tuple[int, list[SortKey]]:
     """(matches in this channel, its `window` best whole-word and prefix-only hits)."""
-    connection = index_connection(channel_id, path)  # type: ignore[arg-type]
     index_filter = IndexFilter(kind=request.kind, lang=request.lang)
     terms = list(request.terms)
     whole = ranked_hits(connection, whole_word_expression(terms), index_filter, window)
@@ -146,13 +149,12 @@ def _search_one_index(channel_id: str, path: object, request: SearchRequest,
         count = len(prefix)
     else:
         count = match_count(connection, prefix_expression(terms), index_filter)
+    keys: list[SortKey] = [(0, 1 - hit.in_title, hit.rank, channel_id, hit.node_id, hit.lang)
+                           for hit in whole]
     prefix_only = [hit for hit in prefix if hit.node_id not in whole_ids][:window]
-    return count, [*_hits(channel_id, whole, True), *_hits(channel_id, prefix_only, False)]
-
-
-def _hits(channel_id: str, index_hits: list[IndexHit], whole_word: bool) -> list[Hit]:
-    return [Hit(channel_id, hit.node_id, hit.lang, whole_word, hit.rank, hit.in_title)
-            for hit in index_hits]
+    keys += [(1, 1 - hit.in_title, hit.rank, channel_id, hit.node_id, hit.lang)
+             for hit in prefix_only]
+    return count, keys
 
 
 def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
@@ -164,15 +166,6 @@ def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
     by_channel: dict[str, list[str]] = defaultdict(list)
     for hit in page:
         by_channel[hit.channel_id].append(hit.node_id)
-    cards: dict[tuple[str, str], NodeCard] = {}
-    for channel_id, node_ids in by_channel.items():
-        try:
-            with using_content_database(channel_id):
-                rows = list(ContentNode.objects.filter(id__in=node_ids)
-                            .values_list(*NODE_ROW_FIELDS))
-                for card in node_cards(rows):
-                    cards[(channel_id, card.id)] = card
-        except ChannelDatabaseNotFoundError:
-            continue
+    cards = page_cards(by_channel)
     return [SearchResult(hit, names.get(hit.channel_id, ""), cards[(hit.channel_id, hit.node_id)])
             for hit in page if (hit.channel_id, hit.node_id) in cards]
