@@ -86,6 +86,8 @@ def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # Two pieces of the page's 8 MiB: the second can be lost and resumed.
     found["scrap.pdf"] = folder / "scrap.pdf"
     found["scrap.pdf"].write_bytes(tiny_pdf(f"scrap {time.time_ns()}", padding=9 * 1024 * 1024))
+    found["fake.mp4"] = folder / "fake.mp4"
+    found["fake.mp4"].write_text("This is a letter, not a video.\n" * 20)
     found["half.png"] = folder / "half.png"
     found["half.png"].write_bytes(tiny_png())
     return found
@@ -104,8 +106,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @contextmanager
 def author_page(server_url: str) -> Iterator[Any]:
-    """Like tests.browser.watched_page, and: a 400 answer to a draft PATCH is expected (the
-    server's validation, which the page shows next to the fields); a script error fails."""
+    """Like tests.browser.watched_page, and: a 400 answer to a draft PATCH and a 415 to an
+    upload are expected (the server's validation and refusal, which the page shows next to
+    the field or file); a script error fails."""
     from playwright.sync_api import sync_playwright
 
     host = urlsplit(server_url).netloc
@@ -119,9 +122,12 @@ def author_page(server_url: str) -> Iterator[Any]:
             foreign_requests.append(request.url)
 
     def on_response(response: Any) -> None:
+        path = urlsplit(response.url).path
         validation = (response.status == 400 and response.request.method == "PATCH"
-                      and DRAFT_PATH.fullmatch(urlsplit(response.url).path))
-        if response.status >= 400 and not validation:
+                      and DRAFT_PATH.fullmatch(path))
+        # A file whose bytes are not what its name says is refused; the row shows why.
+        refused = response.status == 415 and path.startswith("/api/drafts/")
+        if response.status >= 400 and not (validation or refused):
             failed_responses.append(f"{response.request.method} {response.status} {response.url}")
 
     with sync_playwright() as playwright:
@@ -382,7 +388,22 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(page.locator("[data-file-row]")).to_have_count(1)
         assert len(files_of_draft(page)) == 1
         checksum = files_of_draft(page)[0]["checksum"]
+        # A "video" that is text: refused with the reason shown in its row, then removed.
+        page.get_by_label("Add files").set_input_files(str(media_files["fake.mp4"]))
+        fake = page.locator("[data-file-row]", has_text="fake.mp4")
+        expect(fake.locator("[data-file-state]")).to_have_text("Error")
+        expect(fake.locator("[data-file-error]")).not_to_be_empty()
+        fake.get_by_role("button", name="Remove").click()
+        expect(page.locator("[data-file-row]")).to_have_count(1)
+        assert [item["name"] for item in files_of_draft(page)] == ["scrap.pdf"]
         stored = server.content_dir / "storage" / checksum[0] / checksum[1] / f"{checksum}.pdf"
+        assert stored.is_file()
+        # Escape closes the confirmation and nothing happens; then confirm for real.
+        page.get_by_role("button", name="Cancel draft").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        expect(page.get_by_role("button", name="Cancel draft")).to_be_focused()
         assert stored.is_file()
         page.get_by_role("button", name="Cancel draft").click()
         page.get_by_role("dialog").get_by_role("button", name="Yes, cancel the draft").click()

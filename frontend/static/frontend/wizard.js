@@ -492,6 +492,7 @@
     var template = document.getElementById("file-row-template");
     var rows = {};              // row key (file id or local key) -> <li>
     var saveTimers = {};
+    var moveChain = Promise.resolve();
 
     function resourceFiles() {
       return Object.keys(serverFiles).map(function (id) { return serverFiles[id]; })
@@ -633,7 +634,7 @@
       }
     }
 
-    function saveFile(fileId, changes) {
+    function saveFile(fileId, changes, isMove) {
       setStatus("Saving…");
       return api("PATCH", FILES_URL + fileId + "/", changes).then(function (answer) {
         var row = rows[fileId];
@@ -647,7 +648,7 @@
               if (input) { input.removeAttribute("data-dirty"); }
             });
           }
-          setStatus("All changes saved.");
+          setStatus(movesInFlight > (isMove ? 1 : 0) ? "Saving…" : "All changes saved.");
         } else if (error) {
           error.textContent = answer.data.errors ? Object.keys(answer.data.errors).map(function (name) {
             return name + ": " + [].concat(answer.data.errors[name]).join(" ");
@@ -746,12 +747,16 @@
       // At the top or bottom the pressed button turns off: keep the focus in the row.
       var row = button.closest("[data-file-row]");
       (button.disabled ? row.querySelector(button.hasAttribute("data-file-up") ? "[data-file-down]" : "[data-file-up]") : button).focus();
+      // One move at a time: each target was chosen after the moves before it.
       movesInFlight += 1;
       orderGeneration += 1;
-      saveFile(fileId, { position: target }).then(function () {
+      setStatus("Saving…");
+      moveChain = moveChain.then(function () {
+        return saveFile(fileId, { position: target }, true);
+      }).then(function () {
         movesInFlight -= 1;
         orderGeneration += 1;
-        poller.now();
+        if (!movesInFlight) { poller.now(); }
       });
     }
 
