@@ -211,7 +211,7 @@ def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server,
         page.goto(f"{server.url}/channels/{COURSE_ID}/")
         page.wait_for_selector("[data-progress-loaded]", timeout=WAIT_MS)
         assert page.locator("[data-course-text]").inner_text() == \
-            "1 of 3 done \u00b7 tests passed: 0 of 1"
+            "Course progress: 1 of 3 done \u00b7 tests passed: 0 of 1"
         assert page.locator(f'[data-node-id="{VIDEO_ID}"] .done-mark').inner_text() == \
             "\u2713 Done"
         assert page.locator(f'[data-node-id="{DOCUMENT_ID}"] .done-mark').count() == 0

@@ -45,7 +45,9 @@
     var text = box.querySelector("[data-course-text]");
     if (!bar || !text || !course || !course.total_resources) { return; }
     bar.value = course.progress || 0;
-    var words = course.completed_resources + " of " + course.total_resources + " done";
+    // The course's totals, also on a sub-topic's page: say so.
+    var words = "Course progress: " + course.completed_resources + " of " +
+      course.total_resources + " done";
     if (course.tests_total) {
       words += " \u00b7 tests passed: " + course.tests_passed + " of " + course.tests_total;
     }

@@ -241,6 +241,14 @@
           showNoAttemptsLeft(answer.data.detail);
           return;
         }
+        if (answer.status === 401 || answer.status === 403) {
+          // Signed out meanwhile (another tab, an expired session): the answers stay on the
+          // page, and signing in again in another tab lets the learner press Submit again.
+          submit.disabled = false;
+          say("You are signed out, so your answers were not sent. Sign in again (in another " +
+              "tab keeps this page as it is), then press Submit again.", true);
+          return;
+        }
         if (!answer.ok) {
           submit.disabled = false;
           say((answer.data && answer.data.detail) ||
