@@ -367,6 +367,12 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(page.locator("main")).to_contain_text("Fractions for beginners")
         page.screenshot(path=str(SCREENSHOTS / "my-courses.png"), full_page=True)
         start_course(page, server)
+        # Nothing to publish yet: step 4 says what is missing and Publish is off.
+        page.get_by_role("button", name="4 Overview and confirm").click()
+        expect(page.locator("[data-problems]")).to_contain_text("a course needs a name")
+        expect(page.locator("[data-problems]")).to_contain_text("add at least one file")
+        expect(page.get_by_role("button", name="Publish")).to_be_disabled()
+        page.get_by_role("button", name="1 Basic information").click()
         page.get_by_label("Course name").fill("Scrap")
         page.get_by_role("button", name="Next: files").click()
         # The first 8 MiB arrive, then the connection keeps failing and the author reloads:

@@ -459,7 +459,8 @@
         draft.files = list;
         files.render();
         if (currentStep === 3) { renderImageStates(); }
-        if (currentStep === 4) { renderOverview(); }
+        // What stops publishing changes with the files' states (an upload ends).
+        if (currentStep === 4) { refreshOverview(); }
         if (again || inFlight()) { schedule(again ? 50 : POLL_MS); }
         again = false;
       }).catch(function (problem) {
@@ -1031,7 +1032,8 @@
     problemList.textContent = "";
     Object.keys(problems).forEach(function (name) { problemList.appendChild(el("li", { "data-problem": name }, problems[name])); });
     $("[data-problems]").hidden = !Object.keys(problems).length || !editable;
-    $("[data-publish]").disabled = !editable;
+    // The list above says what to do first; the server would refuse the publish anyway.
+    $("[data-publish]").disabled = !editable || Object.keys(problems).length > 0;
   }
 
   function refreshOverview() {
