@@ -52,7 +52,8 @@ def default_server(tmp_path: Path):
     binds 127.0.0.1, which would hide a wrong default)."""
     address = machine_ipv4()
     port = free_port()
-    environment = ServerProcess(tmp_path / "home").env
+    server = ServerProcess(tmp_path / "home")  # for its environment (and PostgreSQL database)
+    environment = server.env
     log_path = tmp_path / "server-output.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen([KOLIBRI_LIKE, "start", "--port", str(port), "--no-consumer"],
@@ -70,6 +71,7 @@ def default_server(tmp_path: Path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        server.drop_database()
 
 
 @pytest.mark.server

@@ -114,15 +114,18 @@ def sessions_applied(server: ServerProcess) -> bool:
 @pytest.mark.server
 def test_a_failed_backup_stops_start_before_migrating(tmp_path: Path):
     server = ServerProcess(tmp_path / "home")
-    upgraded_home(server)
-    (server.home / "backups").write_text("a file where the backups folder should be")
+    try:
+        upgraded_home(server)
+        (server.home / "backups").write_text("a file where the backups folder should be")
 
-    result = server.run_command("start", "--port", str(server.port), check=False, timeout=120)
+        result = server.run_command("start", "--port", str(server.port), check=False,
+                                    timeout=120)
 
-    assert result.returncode == 6, result.stdout + result.stderr
-    assert "Not upgrading" in result.stderr and "Traceback" not in result.stderr
-    assert not sessions_applied(server)
-    server.drop_database()
+        assert result.returncode == 6, result.stdout + result.stderr
+        assert "Not upgrading" in result.stderr and "Traceback" not in result.stderr
+        assert not sessions_applied(server)
+    finally:
+        server.drop_database()
 
 
 @pytest.mark.server
@@ -130,25 +133,30 @@ def test_an_upgrade_backs_up_the_database_then_migrates(tmp_path: Path):
     if importlib.util.find_spec("operations.backup") is None:
         pytest.skip("operations/backup.py (backup_default_database) has not landed yet")
     server = ServerProcess(tmp_path / "home")
-    upgraded_home(server)
+    try:
+        upgraded_home(server)
 
-    with server:
+        server.start()
+        server.stop()
         output = server.output()
-    assert "Upgrading: the default database was backed up to" in output, output
-    backups = pre_upgrade_backups(server.home)
-    assert len(backups) == 1
-    assert sessions_applied(server)
-    if ON_SQLITE:
-        # The backup holds the database as it was before migrating: no sessions table yet.
-        copy = sqlite3.connect(f"file:{backups[0]}?immutable=1", uri=True)
-        tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
-        copy.close()
-        assert "django_migrations" in tables and "django_session" not in tables
+        assert "Upgrading: the default database was backed up to" in output, output
+        backups = pre_upgrade_backups(server.home)
+        assert len(backups) == 1
+        assert sessions_applied(server)
+        if ON_SQLITE:
+            # The backup holds the database as it was before migrating: no sessions table yet.
+            copy = sqlite3.connect(f"file:{backups[0]}?immutable=1", uri=True)
+            tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master")}
+            copy.close()
+            assert "django_migrations" in tables and "django_session" not in tables
 
-    # Nothing to migrate on the next start: no second backup.
-    with server:
-        pass
-    assert len(pre_upgrade_backups(server.home)) == 1
+        # Nothing to migrate on the next start: no second backup.
+        server.start()
+        server.stop()
+        assert len(pre_upgrade_backups(server.home)) == 1
+    finally:
+        server.stop()
+        server.drop_database()
 
 
 @pytest.mark.server
