@@ -28,7 +28,7 @@ PLAYER_TEMPLATES = {
     "audio": "frontend/players/audio.html",
     "pdf": "frontend/players/pdf.html",
     "image": "frontend/players/image.html",
-    "exercise": "frontend/players/download.html",
+    "exercise": "frontend/players/exercise.html",
     "html5": "frontend/players/download.html",
     "download": "frontend/players/download.html",
     "topic": "frontend/players/topic.html",

@@ -137,10 +137,24 @@ def test_pdf_page_shows_the_document_in_the_page_and_a_download_link(client, mak
 
 
 def test_a_kind_without_a_player_offers_a_download(client, make_channel):
-    channel = build_media_channel(make_channel)
-    html = page_text(client.get(f"/channels/{channel.channel_id}/content/{EXERCISE_ID}/"))
+    from channels.builder import FileSpec, NodeSpec
+
+    book = NodeSpec(id="2" * 32, title="A book", kind="document",
+                    files=[FileSpec(preset="epub", extension="epub", source=b"PK epub bytes")])
+    channel = make_channel("books", root=NodeSpec(title="Books", children=[book]))
+    html = page_text(client.get(f"/channels/{channel.channel_id}/content/{'2' * 32}/"))
     assert "cannot play here yet" in html
-    assert re.search(r'<a href="/content/storage/.+\.perseus" download>', html)
+    assert re.search(r'<a href="/content/storage/.+\.epub" download>', html)
+
+
+def test_an_exercise_page_holds_the_test_player(client, make_channel, learner_user):
+    channel = build_media_channel(make_channel)
+    url = f"/channels/{channel.channel_id}/content/{EXERCISE_ID}/"
+    assert "Sign in to take this test" in page_text(client.get(url))
+    client.force_login(learner_user)
+    html = page_text(client.get(url))
+    assert "data-test-player" in html
+    assert f"/api/content/{channel.channel_id}/contentnode/{EXERCISE_ID}/questions/" in html
 
 
 def test_a_node_without_files_says_it_is_not_available(client, make_channel):
