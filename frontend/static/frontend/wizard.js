@@ -195,9 +195,11 @@
         if (answer.status === 400 && answer.data.errors) {
           Object.keys(body).forEach(clearErrors);
           showErrors(answer.data.errors);
-          // Nothing of a rejected PATCH is saved: send again what was valid in it.
+          // Nothing of a rejected PATCH is saved: send again what was valid in it (only when
+          // the errors name fields of it, else the same PATCH would be refused forever).
+          var named = Object.keys(body).some(function (name) { return name in answer.data.errors; });
           Object.keys(body).forEach(function (name) {
-            if (!(name in answer.data.errors) && !(name in pending)) { pending[name] = body[name]; }
+            if (named && !(name in answer.data.errors) && !(name in pending)) { pending[name] = body[name]; }
           });
           setStatus("Some changes are not saved: see the messages next to the fields.");
           if (Object.keys(pending).length) { flush(); }
@@ -223,8 +225,6 @@
       return inFlight;
     }
 
-    function hasPending() { return !!inFlight || Object.keys(pending).length > 0; }
-
     /* The page is going away: send what is left in a request that outlives it. */
     function sendNow() {
       if (Object.keys(pending).length && editable) {
@@ -233,7 +233,7 @@
       }
     }
 
-    return { queue: queue, flush: flush, hasPending: hasPending, sendNow: sendNow };
+    return { queue: queue, flush: flush, sendNow: sendNow };
   })();
 
   /* The server's answer to a PATCH: take what only the server knows (ids of new test sets,
@@ -354,12 +354,14 @@
     }
 
     /* Queue `file`; `options.usage` is "resource" (step 2) or "test" (question images);
-       `options.onFileId(id)` is called once the server named the file. */
+       `options.fileId` when it continues the upload of a file already listed;
+       `options.onUploaded(id)` once every byte is on the server, `options.onFailed(message,
+       id)` when it gave up. */
     function add(file, options) {
       counter += 1;
       var entry = { key: "local-" + counter, file: file, usage: options.usage || "resource",
                     fileId: options.fileId || null, sent: 0, state: "waiting", error: "", changes: {},
-                    onFileId: options.onFileId || null, upload: null };
+                    upload: null };
       entry.upload = new window.KolibriTus.Upload(file, {
         endpoint: FILES_URL,
         fingerprintPrefix: draft.id,
@@ -369,12 +371,15 @@
           var fileId = fileIdOf(url, xhr);
           if (fileId && fileId !== entry.fileId) {
             entry.fileId = fileId;
-            if (entry.onFileId) { entry.onFileId(fileId); }
             files.saveChanges(entry);
           }
           poller.now();
         },
-        onProgress: function (sent) { entry.sent = sent; files.render(); },
+        onProgress: function (sent) {
+          if (sent > entry.sent) { entry.error = ""; }   // going again after a retry
+          entry.sent = sent;
+          files.render();
+        },
         onRetry: function (problem, delay) {
           entry.error = problem.message + " Trying again in " + Math.round(delay / 1000) + " s.";
           files.render();
@@ -383,7 +388,10 @@
           finish(entry, "sent", "");
           if (options.onUploaded && entry.fileId) { options.onUploaded(entry.fileId); }
         },
-        onError: function (problem) { finish(entry, "failed", problem.message); }
+        onError: function (problem) {
+          finish(entry, "failed", problem.message);
+          if (options.onFailed) { options.onFailed(problem.message, entry.fileId); }
+        }
       });
       entries.push(entry);
       waiting.push(entry);
@@ -865,6 +873,13 @@
           pendingImages.delete(owner);
           owner.image = fileId;
           restructure();
+        }, onFailed: function (message, fileId) {
+          pendingImages.delete(owner);
+          if (fileId) { api("DELETE", FILES_URL + fileId + "/"); }
+          renderTestSets();
+          var problem = {};
+          problem[path] = "the image was not uploaded: " + message;
+          showErrors({ test_sets: problem });
         } });
         pendingImages.set(owner, entry);
         renderTestSets();
