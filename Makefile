@@ -66,11 +66,13 @@ clean:
 bench-quick: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.content_api --quick
 	$(BIN)/python -m benchmarks.many_channels --quick
+	$(BIN)/python -m benchmarks.search --quick
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
 	$(BIN)/python -m benchmarks.many_channels
+	$(BIN)/python -m benchmarks.search
 
 # Offline installation (README: Installing without internet): dist/wheelhouse/ with the project's
 # and every dependency's wheel for this Python and platform, install-offline.sh, and one .tar.gz.
