@@ -18,6 +18,7 @@ import os
 import pwd
 import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +205,48 @@ def prepare_home(home: Path, account: pwd.struct_passwd) -> str | None:
     return None
 
 
+def shebang_interpreter(executable: Path) -> Path | None:
+    """The Python a console script runs with (its `#!` line), or None for a binary."""
+    try:
+        with open(executable, "rb") as script:
+            first_line = script.readline(4096)
+    except OSError:
+        return None
+    if not first_line.startswith(b"#!"):
+        return None
+    words = first_line[2:].decode(errors="replace").split()
+    if len(words) > 1 and Path(words[0]).name == "env":  # `#!/usr/bin/env python3`
+        found = shutil.which(words[1])
+        return Path(found) if found else None
+    return Path(words[0]) if words else None
+
+
+def check_user_can_run(account: pwd.struct_passwd, executable: Path) -> str | None:
+    """Can the service's user start the program? Asked of the system as that user (only root
+    can). A virtualenv under /root (mode 0700) is the usual trap: the units install fine and
+    then fail at every boot. Returns a warning, or None when it works or cannot be asked."""
+    runuser = shutil.which("runuser")
+    if os.getuid() != 0 or runuser is None:
+        return None
+    interpreter = shebang_interpreter(executable) or Path(sys.executable)
+    probe = ("import os, sys; import kolibri_like.cli; "
+             "sys.exit(0 if os.access(sys.argv[1], os.X_OK) else 'cannot execute ' + sys.argv[1])")
+    try:
+        result = subprocess.run([runuser, "-u", account.pw_name, "--", str(interpreter), "-c",
+                                 probe, str(executable)],
+                                cwd="/", env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"could not check that {account.pw_name} can run {executable}: {error}"
+    if result.returncode == 0:
+        return None
+    reason = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+    return (f"{account.pw_name} cannot run {executable} ({reason}), so the services would fail "
+            f"at every start. Install kolibri-like where that user can read it (for example "
+            f"`sudo sh install-offline.sh /opt/kolibri-like`) and run install-service from "
+            f"there.")
+
+
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="kolibri-like install-service",
@@ -245,18 +288,17 @@ def install_service(arguments: argparse.Namespace) -> int:
     else:
         home = Path(account.pw_dir) / ".kolibri-like"
     home = home.expanduser().absolute()
-    warning = prepare_home(home, account)
+    executable = find_executable()
+    warnings = [prepare_home(home, account), check_user_can_run(account, executable)]
     if in_temporary_folder(home):
-        warning = ((warning + "\n") if warning else "") + (
-            f"{home} is in a temporary folder, which is emptied on boot: fine for a trial, "
-            f"not for a school server (use --home /var/lib/kolibri-like).")
+        warnings.append(f"{home} is in a temporary folder, which is emptied on boot: fine for "
+                        f"a trial, not for a school server (use --home /var/lib/kolibri-like).")
     # The service reads settings.toml from its home, never this shell's environment: only a
     # CONTENT_DIR set there tells which other folder it must be allowed to write.
     config = load_config({"KOLIBRI_LIKE_HOME": str(home)})
     options = ServiceOptions(user=account.pw_name, group=grp.getgrgid(account.pw_gid).gr_name,
                              home=home, content_dir=config.content_dir.absolute(),
-                             executable=find_executable(), host=arguments.host,
-                             port=arguments.port)
+                             executable=executable, host=arguments.host, port=arguments.port)
     if arguments.output_dir is not None:
         output_dir, is_system = arguments.output_dir, arguments.output_dir == SYSTEM_UNIT_DIR
     else:
@@ -264,8 +306,9 @@ def install_service(arguments: argparse.Namespace) -> int:
     written = write_units(options, output_dir.absolute())
     for path in written:
         print(f"Wrote {path}")
-    if warning:
-        print(f"Warning: {warning}")
+    for warning in warnings:
+        if warning:
+            print(f"Warning: {warning}")
     names = " ".join(path.name for path in written)
     print("")
     if not is_system:

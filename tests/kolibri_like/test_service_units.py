@@ -15,8 +15,9 @@ import pytest
 
 from kolibri_like.server import parse_start_arguments
 from kolibri_like.service_units import (CONSUMER_UNIT, SERVER_UNIT, ServiceOptions,
-                                        default_output_dir, render_consumer_unit,
-                                        render_server_unit)
+                                        check_user_can_run, default_output_dir,
+                                        render_consumer_unit, render_server_unit,
+                                        shebang_interpreter)
 from tests.servers import KOLIBRI_LIKE
 
 # `daemon` is an unprivileged account on every Debian-like system (uid 1).
@@ -170,3 +171,30 @@ def test_without_systemds_folder_the_units_go_to_the_current_folder(tmp_path: Pa
     monkeypatch.chdir(tmp_path)
     assert default_output_dir(tmp_path / "no-systemd-here") == (tmp_path, False)
     assert default_output_dir(tmp_path) == (tmp_path, True)
+
+
+def test_the_interpreter_comes_from_the_scripts_first_line(tmp_path: Path):
+    script = tmp_path / "kolibri-like"
+    script.write_text("#!/opt/kolibri-like/bin/python3\nimport sys\n")
+    assert shebang_interpreter(script) == Path("/opt/kolibri-like/bin/python3")
+    script.write_text("#!/usr/bin/env sh\n")
+    assert shebang_interpreter(script) == Path(shutil.which("sh"))
+    script.write_bytes(b"\x7fELF")
+    assert shebang_interpreter(script) is None
+
+
+def test_it_warns_when_the_services_user_cannot_run_the_program(tmp_path: Path):
+    if os.getuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("only root can ask the system whether another user can run a program")
+    # pytest's own temporary folders are private to root (0700): the usual trap, a
+    # virtualenv under /root, in miniature.
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    executable = hidden / "kolibri-like"
+    executable.write_text(f"#!{sys.executable}\n")
+    executable.chmod(0o755)
+
+    warning = check_user_can_run(pwd.getpwnam(SERVICE_USER), executable)
+
+    assert warning is not None and f"{SERVICE_USER} cannot run {executable}" in warning
+    assert "/opt/kolibri-like" in warning
