@@ -358,6 +358,12 @@
        `options.onUploaded(id)` once every byte is on the server, `options.onFailed(message,
        id)` when it gave up. */
     function add(file, options) {
+      var fingerprint = window.KolibriTus.fingerprint(draft.id, file);
+      var twin = entries.filter(function (entry) {
+        return (entry.state === "waiting" || entry.state === "sending") && window.KolibriTus.fingerprint(draft.id, entry.file) === fingerprint;
+      })[0];
+      // The same file twice at once would be two writers of one upload: keep the first.
+      if (twin) { return twin; }
       counter += 1;
       var entry = { key: "local-" + counter, file: file, usage: options.usage || "resource",
                     fileId: options.fileId || null, sent: 0, state: "waiting", error: "", changes: {},
@@ -1063,12 +1069,13 @@
     });
   }
 
-  function confirmDialog(title, message, yes, no) {
+  function confirmDialog(title, message, yes, no, danger) {
     var dialog = $("[data-confirm]");
     $("[data-confirm-title]", dialog).textContent = title;
     $("[data-confirm-message]", dialog).textContent = message;
     var yesButton = $("[data-confirm-yes]", dialog), noButton = $("[data-confirm-no]", dialog);
     yesButton.textContent = yes;
+    yesButton.classList.toggle("button--danger", !!danger);
     noButton.textContent = no;
     return new Promise(function (resolve) {
       function close(answer) {
@@ -1133,7 +1140,7 @@
 
   $("[data-cancel-draft]").addEventListener("click", function () {
     var button = this;
-    confirmDialog("Cancel this draft?", "The draft and every file uploaded to it are deleted. This cannot be undone.", "Yes, cancel the draft", "No, keep working").then(function (yes) {
+    confirmDialog("Cancel this draft?", "The draft and every file uploaded to it are deleted. This cannot be undone.", "Yes, cancel the draft", "No, keep working", true).then(function (yes) {
       if (!yes) { button.focus(); return; }
       button.disabled = true;
       editable = false;
