@@ -248,6 +248,8 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         page.unroute(FILES_ROUTE, drop_later_pieces)
         expect(pdf_row.locator("[data-file-state]")).to_have_text("Finished", timeout=WAIT_MS)
         expect(pdf_row.locator("[data-file-error]")).to_be_hidden()
+        files_step = page.locator(".stepper__step[data-goto='2']")
+        expect(files_step).to_have_accessible_name("2 Files")
         for name in ("halves.mp4", "quarters.mp4"):
             expect(rows.filter(has_text=name).locator("[data-file-state]")).to_have_text(
                 re.compile(r"^(Processing \d+%|Finished \(mp4, ogv, webm\))$"), timeout=WAIT_MS)
@@ -391,8 +393,11 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         fake = page.locator("[data-file-row]", has_text="fake.mp4")
         expect(fake.locator("[data-file-state]")).to_have_text("Error")
         expect(fake.locator("[data-file-error]")).not_to_be_empty()
+        files_step = page.locator(".stepper__step[data-goto='2']")
+        expect(files_step).to_have_accessible_name("2 Files (needs a change)")
         fake.get_by_role("button", name="Remove").click()
         expect(page.locator("[data-file-row]")).to_have_count(1)
+        expect(files_step).to_have_accessible_name("2 Files")
         assert [item["name"] for item in files_of_draft(page)] == ["scrap.pdf"]
         stored = server.content_dir / "storage" / checksum[0] / checksum[1] / f"{checksum}.pdf"
         assert stored.is_file()

@@ -566,6 +566,8 @@
       var error = row.querySelector("[data-file-error]");
       error.textContent = view.error;
       error.hidden = !view.error;
+      // A retry in progress is news, not something to fix: only an Error marks the step.
+      error.className = view.state === "Error" ? "field-error" : "meta file-row__note";
       row.querySelector("[data-file-resume]").hidden = !view.stalled;
       ["description", "topic"].forEach(function (name) {
         var input = row.querySelector("[data-file-field=" + name + "]");
@@ -632,6 +634,7 @@
         if (!keep[key]) { rows[key].remove(); delete rows[key]; }
       });
       $("[data-files-empty]").hidden = ordered.length > 0;
+      markSteps();
     }
 
     function entryOrIdOf(row) {
