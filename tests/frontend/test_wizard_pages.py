@@ -94,6 +94,9 @@ def test_new_course_starts_a_draft_and_opens_the_wizard_on_its_step(author_user)
     for step in ("1", "2", "3", "4"):
         assert f'data-step="{step}"' in html and f'data-goto="{step}"' in html
     assert "data-cancel-draft" in html and "data-publish" in html and "/static/frontend/tus.js" in html
+    # The script talks to the drafts API of this very draft.
+    assert f'data-draft-url="/api/drafts/{draft.id}/"' in html
+    assert f'data-files-url="/api/drafts/{draft.id}/files/"' in html
 
 
 def test_edit_opens_a_draft_of_the_next_version(author_user, make_channel):
