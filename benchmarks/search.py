@@ -124,13 +124,13 @@ def drive(port: int, paths: list[str], concurrency: int, seconds: float) -> dict
 
 
 def direct_search(connections: list[sqlite3.Connection], params: dict[str, str]) -> int:
-    """Baseline a: the service's queries on each index, merged by the same key."""
+    """Baselines a and b: the service's queries on each index, merged by the same key."""
     from content.search.query import (
         IndexFilter,
         match_count,
         prefix_expression,
         query_terms,
-        ranked_hits,
+        ranked_keys,
         whole_word_expression,
     )
 
@@ -138,16 +138,17 @@ def direct_search(connections: list[sqlite3.Connection], params: dict[str, str])
     index_filter = IndexFilter(kind=params.get("kind"))
     merged = []
     total = 0
-    for connection in connections:
-        whole = ranked_hits(connection, whole_word_expression(terms), index_filter, PAGE_SIZE)
+    for number, connection in enumerate(connections):
+        channel = str(number)
+        whole = ranked_keys(connection, whole_word_expression(terms), index_filter, PAGE_SIZE,
+                            tier=0, channel_id=channel)
         limit = PAGE_SIZE + len(whole)
-        prefix = ranked_hits(connection, prefix_expression(terms), index_filter, limit)
+        prefix = ranked_keys(connection, prefix_expression(terms), index_filter, limit,
+                             tier=1, channel_id=channel)
         total += len(prefix) if len(prefix) < limit else \
             match_count(connection, prefix_expression(terms), index_filter)
-        seen = {hit.node_id for hit in whole}
-        merged += [(0, 1 - hit.in_title, hit.rank, hit.node_id) for hit in whole]
-        merged += [(1, 1 - hit.in_title, hit.rank, hit.node_id) for hit in prefix
-                   if hit.node_id not in seen][:PAGE_SIZE]
+        seen = {key[4] for key in whole}
+        merged += whole + [key for key in prefix if key[4] not in seen][:PAGE_SIZE]
     heapq.nsmallest(PAGE_SIZE, merged)
     return total
 

@@ -26,10 +26,8 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
 
-from content.search.index import open_read_only
+from content.search.index import open_read_only, search_index_path
 
 MAX_TERMS = 8
 # bm25 weights per column: a word in the title counts ten times one in the description.
@@ -42,15 +40,11 @@ WORD_CATEGORIES = ("L", "N", "M", "Co")
 _thread_state = threading.local()
 
 
-class IndexHit(NamedTuple):
-    """A row of one index (a tuple: a search makes thousands of them across channels)."""
-
-    node_id: str
-    lang: str | None
-    # bm25 as FTS5 gives it: more negative is more relevant.
-    rank: float
-    # 1 when a searched word (or prefix) is in the title, 0 when only in the description.
-    in_title: int
+# One hit as the merge compares it: (0 whole word / 1 prefix only, 0 a word in the title /
+# 1 in the description only, bm25 (more negative is more relevant), channel id, node id,
+# lang). SQLite returns these tuples as they are: a search reads thousands of rows across
+# channels, and building an object per row was a tenth of a request.
+SortKey = tuple[int, int, float, str, str, "str | None"]
 
 
 @dataclass(frozen=True)
@@ -99,20 +93,19 @@ def _where(expression: str, index_filter: IndexFilter) -> tuple[str, list[object
     return clause, parameters
 
 
-def ranked_hits(connection: sqlite3.Connection, expression: str, index_filter: IndexFilter,
-                limit: int) -> list[IndexHit]:
-    """The `limit` most relevant nodes matching `expression`: title matches first, then bm25.
+def ranked_keys(connection: sqlite3.Connection, expression: str, index_filter: IndexFilter,
+                limit: int, *, tier: int, channel_id: str) -> list[SortKey]:
+    """The `limit` best nodes matching `expression`, as merge keys: title matches first.
 
     bm25 with a zero weight on the description is below zero exactly when a word is in the
     title (each word's idf is at least 1e-6 in FTS5, never zero).
     """
     clause, parameters = _where(expression, index_filter)
-    rows = connection.execute(
-        f"SELECT node_id, lang, bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, "
-        f"bm25(node_search, 1.0, 0.0) < 0 AS in_title "
-        f"FROM node_search WHERE {clause} ORDER BY in_title DESC, rank LIMIT ?",
-        [*parameters, limit])
-    return [IndexHit._make(row) for row in rows]
+    return connection.execute(
+        "SELECT ?, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
+        f"bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, ?, node_id, lang "
+        f"FROM node_search WHERE {clause} ORDER BY not_in_title, rank LIMIT ?",
+        [tier, channel_id, *parameters, limit]).fetchall()
 
 
 def match_count(connection: sqlite3.Connection, expression: str,
@@ -122,22 +115,26 @@ def match_count(connection: sqlite3.Connection, expression: str,
                                   parameters).fetchone()[0])
 
 
-def index_connection(channel_id: str, path: Path) -> sqlite3.Connection:
-    """This thread's read-only connection to the index at `path` (opened on first use)."""
+def index_connection(channel_id: str, version: int) -> sqlite3.Connection:
+    """This thread's read-only connection to the version's index (opened on first use).
+
+    Raises sqlite3.OperationalError when the index file does not exist.
+    """
     connections = _connections()
-    key = (channel_id, path)
+    key = (channel_id, version)
     connection = connections.get(key)
     if connection is None:
-        connection = open_read_only(path, immutable=True)
+        connection = open_read_only(search_index_path(channel_id, version), immutable=True)
         connections[key] = connection
         while len(connections) > CONNECTIONS_PER_THREAD:
             _key, oldest = connections.popitem(last=False)
             oldest.close()
-    connections.move_to_end(key)
+    else:
+        connections.move_to_end(key)
     return connection
 
 
-def keep_only_connections(wanted: set[tuple[str, Path]]) -> None:
+def keep_only_connections(wanted: set[tuple[str, int]]) -> None:
     """Close this thread's index connections that are not in `wanted`: a deleted channel's or
     a replaced version's (an open file keeps its disk space, and cannot be deleted on Windows)."""
     connections = _connections()
@@ -152,7 +149,7 @@ def forget_connections(channel_id: str) -> None:
         connections.pop(key).close()
 
 
-def _connections() -> OrderedDict[tuple[str, Path], sqlite3.Connection]:
+def _connections() -> OrderedDict[tuple[str, int], sqlite3.Connection]:
     connections = getattr(_thread_state, "connections", None)
     if connections is None:
         connections = OrderedDict()

@@ -28,11 +28,12 @@ from content.search.cards import page_cards
 from content.search.index import index_served_channel, search_index_path
 from content.search.query import (
     IndexFilter,
+    SortKey,
     index_connection,
     keep_only_connections,
     match_count,
     prefix_expression,
-    ranked_hits,
+    ranked_keys,
     whole_word_expression,
 )
 from content.selectors import NodeCard
@@ -100,9 +101,8 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
     wanted_connections = set()
     lazy_builds = 0
     for channel in searched:
-        path = search_index_path(channel.id, channel.version)
         try:
-            connection = index_connection(channel.id, path)
+            connection = index_connection(channel.id, channel.version)
         except sqlite3.OperationalError:
             # No index (yet): build it now, a few per search; the rest wait for the next.
             if lazy_builds >= LAZY_BUILDS_PER_SEARCH:
@@ -110,15 +110,17 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
                                channel.id)
                 continue
             lazy_builds += 1
-            if index_served_channel(channel.id) != path:
+            if index_served_channel(channel.id) != search_index_path(channel.id,
+                                                                     channel.version):
                 continue
-            connection = index_connection(channel.id, path)
-        wanted_connections.add((channel.id, path))
+            connection = index_connection(channel.id, channel.version)
+        wanted_connections.add((channel.id, channel.version))
         try:
             channel_count, channel_keys = _search_one_index(channel.id, connection, request,
                                                             window)
         except sqlite3.DatabaseError as error:
-            logger.warning("search index %s unreadable, left out: %s", path, error)
+            logger.warning("search index of %s v%s unreadable, left out: %s", channel.id,
+                           channel.version, error)
             continue
         count += channel_count
         keys.extend(channel_keys)
@@ -130,31 +132,25 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
     return SearchPage(count=count, results=_results(best, names))
 
 
-# (0 whole word / 1 prefix, 0 in title / 1 not, bm25, channel id, node id, lang): the merge
-# order as a plain tuple; Hit objects are made for the page only.
-SortKey = tuple[int, int, float, str, str, "str | None"]
-
-
 def _search_one_index(channel_id: str, connection: sqlite3.Connection, request: SearchRequest,
                       window: int) -> tuple[int, list[SortKey]]:
     """(matches in this channel, its `window` best whole-word and prefix-only hits)."""
     index_filter = IndexFilter(kind=request.kind, lang=request.lang)
     terms = list(request.terms)
-    whole = ranked_hits(connection, whole_word_expression(terms), index_filter, window)
-    whole_ids = {hit.node_id for hit in whole}
+    whole = ranked_keys(connection, whole_word_expression(terms), index_filter, window, tier=0,
+                        channel_id=channel_id)
     # Every whole-word match is also a prefix match: ask for enough to skip those.
     prefix_limit = window + len(whole)
-    prefix = ranked_hits(connection, prefix_expression(terms), index_filter, prefix_limit)
+    prefix = ranked_keys(connection, prefix_expression(terms), index_filter, prefix_limit,
+                         tier=1, channel_id=channel_id)
     if len(prefix) < prefix_limit:
         count = len(prefix)
     else:
         count = match_count(connection, prefix_expression(terms), index_filter)
-    keys: list[SortKey] = [(0, 1 - hit.in_title, hit.rank, channel_id, hit.node_id, hit.lang)
-                           for hit in whole]
-    prefix_only = [hit for hit in prefix if hit.node_id not in whole_ids][:window]
-    keys += [(1, 1 - hit.in_title, hit.rank, channel_id, hit.node_id, hit.lang)
-             for hit in prefix_only]
-    return count, keys
+    if whole:
+        whole_ids = {key[4] for key in whole}
+        prefix = [key for key in prefix if key[4] not in whole_ids]
+    return count, whole + prefix[:window]
 
 
 def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
