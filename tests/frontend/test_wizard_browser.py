@@ -280,6 +280,13 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(page.locator("[data-image-status]")).to_contain_text("half.png · Finished")
         page.get_by_label("Answer 1", exact=True).fill("1/2")
         page.get_by_label("Answer 2", exact=True).fill("1/3")
+        # By keyboard: a new answer takes the focus; removing it gives it to "Add an answer".
+        page.get_by_role("button", name="Add an answer").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Answer 3", exact=True)).to_be_focused()
+        page.get_by_role("button", name="Remove answer 3").focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("button", name="Add an answer")).to_be_focused()
         right = page.get_by_label("Right answer", exact=True)
         right.nth(0).check()
         right.nth(1).check()

@@ -913,7 +913,7 @@
     row.appendChild(imageControl(answer, path + ".image", "answer " + number));
     row.appendChild(actionButton("Remove answer " + number, "", function () {
       question.answers.splice(question.answers.indexOf(answer), 1);
-      restructure();
+      restructure(path.replace(/\.answers\.\d+$/, "") + ".add-answer");
     }, true));
     return row;
   }
@@ -936,13 +936,15 @@
     general.hidden = true;
     card.appendChild(general);
     var actions = el("div", { "class": "question__actions" });
-    actions.appendChild(actionButton("Add an answer", "to question " + number, function () {
+    var addAnswer = actionButton("Add an answer", "to question " + number, function () {
       question.answers.push(newAnswer());
       restructure(path + ".answers." + (question.answers.length - 1) + ".text");
-    }));
+    });
+    addAnswer.id = "ts-" + (path + ".add-answer").replace(/\./g, "-");
+    actions.appendChild(addAnswer);
     actions.appendChild(actionButton("Remove question " + number, "", function () {
       testSet.questions.splice(testSet.questions.indexOf(question), 1);
-      restructure();
+      restructure(path.replace(/\.questions\.\d+$/, "") + ".add-question");
     }, true));
     card.appendChild(actions);
     return card;
@@ -983,10 +985,12 @@
     general.hidden = true;
     card.appendChild(general);
     var actions = el("div", { "class": "question__actions" });
-    actions.appendChild(actionButton("Add a question", "to test set " + (index + 1), function () {
+    var addQuestion = actionButton("Add a question", "to test set " + (index + 1), function () {
       testSet.questions.push(newQuestion());
       restructure(path + ".questions." + (testSet.questions.length - 1) + ".text");
-    }));
+    });
+    addQuestion.id = "ts-" + (path + ".add-question").replace(/\./g, "-");
+    actions.appendChild(addQuestion);
     actions.appendChild(actionButton("Remove this test set", "(test set " + (index + 1) + ")", function () {
       testSets.splice(testSets.indexOf(testSet), 1);
       restructure();
@@ -1171,9 +1175,30 @@
   setServerFiles(draft.files || [], orderGeneration);
   files.render();
   goTo(editable ? (draft.step || 1) : 4, false);
-  if (!editable) {
-    showClosed(draft.state === "published" ? "This draft was published as version " + draft.published_version + "." : "This draft is being published.",
-               draft.state === "published" ? draft.channel_id : null);
+  if (draft.state === "published") {
+    showClosed("This draft was published as version " + draft.published_version + ".", draft.channel_id);
+  } else if (draft.state === "publishing") {
+    showClosed("This draft is being published…", null);
+    waitForPublish(0);
   }
   poller.start();
+
+  /* Opened while a publish runs (another tab, or a reload during it): say when it ends.
+     Bounded: every 2 s for at most 10 minutes. */
+  function waitForPublish(tries) {
+    if (tries >= 300) { return; }
+    window.setTimeout(function () {
+      api("GET", DRAFT_URL).then(function (answer) {
+        if (answer.ok && answer.data.state === "published") {
+          draft.state = "published";
+          showClosed("Published as version " + answer.data.published_version + ".", answer.data.channel_id);
+        } else if (answer.ok && answer.data.state === "open") {
+          // The publish failed and the draft is open again: reload to work on it.
+          window.location.reload();
+        } else {
+          waitForPublish(tries + 1);
+        }
+      }, function () { waitForPublish(tries + 1); });
+    }, 2000);
+  }
 })();
