@@ -202,9 +202,20 @@ def start_course(page, server: ServerProcess) -> None:
     assert current_step(page).endswith("Basic information")
 
 
-def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tmp_path):
-    from playwright.sync_api import expect
+@pytest.fixture
+def expect() -> Iterator[Any]:
+    """Playwright's expect, waiting up to WAIT_MS (not 5 s): uploads and encodes run on a
+    machine shared with other tests."""
+    from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=WAIT_MS)
+    try:
+        yield playwright_expect
+    finally:
+        playwright_expect.set_options(timeout=5_000)
+
+
+def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tmp_path, expect):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with author_page(server.url) as page:
         sign_in(page, server)
