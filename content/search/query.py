@@ -93,19 +93,22 @@ def _where(expression: str, index_filter: IndexFilter) -> tuple[str, list[object
     return clause, parameters
 
 
-def ranked_keys(connection: sqlite3.Connection, expression: str, index_filter: IndexFilter,
-                limit: int, *, tier: int, channel_id: str) -> list[SortKey]:
-    """The `limit` best nodes matching `expression`, as merge keys: title matches first.
+def ranked_keys(connection: sqlite3.Connection, terms: list[str], index_filter: IndexFilter,
+                limit: int, *, channel_id: str) -> list[SortKey]:
+    """The `limit` best nodes matching every term as a word or a prefix, as merge keys.
 
-    bm25 with a zero weight on the description is below zero exactly when a word is in the
-    title (each word's idf is at least 1e-6 in FTS5, never zero).
+    One query: the prefix expression finds every match (a whole word is also a prefix of
+    itself); a subquery on the whole-word expression marks the better tier (measured: a
+    quarter faster than two ranked queries). bm25 with a zero weight on the description is
+    below zero exactly when a term is in the title (FTS5's idf is at least 1e-6, never zero).
     """
-    clause, parameters = _where(expression, index_filter)
+    clause, parameters = _where(prefix_expression(terms), index_filter)
     return connection.execute(
-        "SELECT ?, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
+        "SELECT 1 - (rowid IN (SELECT rowid FROM node_search WHERE node_search MATCH ?)) "
+        "AS tier, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
         f"bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, ?, node_id, lang "
-        f"FROM node_search WHERE {clause} ORDER BY not_in_title, rank LIMIT ?",
-        [tier, channel_id, *parameters, limit]).fetchall()
+        f"FROM node_search WHERE {clause} ORDER BY tier, not_in_title, rank LIMIT ?",
+        [whole_word_expression(terms), channel_id, *parameters, limit]).fetchall()
 
 
 def match_count(connection: sqlite3.Connection, expression: str,

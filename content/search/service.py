@@ -5,15 +5,15 @@
     page.count, [result.card.node.title for result in page.results]
 
 1. For each channel (or the one asked for), open its current version's index (built now if
-   missing, at most LAZY_BUILDS_PER_SEARCH per search) and take its `window` best whole-word
-   hits and its `window` best prefix-only hits, where `window = offset + limit` (at most
-   MAX_WINDOW): enough to make the global first `window` exact, and bounded work per request.
+   missing, at most LAZY_BUILDS_PER_SEARCH per search) and take its `window` best hits in the
+   merge order, where `window = offset + limit` (at most MAX_WINDOW): enough to make the
+   global first `window` exact, and bounded work per request (channels x window rows).
 2. Merge in Python: every whole-word hit before every prefix-only hit; in each, title hits
    before description-only hits (content.search.query says why this is not left to bm25);
    then bm25, whose scores from different indexes are comparable enough (same formula and
    weights; idf differs per channel, favouring the channel where the word is rarer).
-3. Read only the page's nodes from their own channel databases, one channel at a time
-   (`using_content_database`), with the content API's cards (files, thumbnail, `available`).
+3. Read only the page's nodes from their own channel databases, one query per channel
+   (content.search.cards), with the content API's cards (files, thumbnail, `available`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from content.search.query import (
     match_count,
     prefix_expression,
     ranked_keys,
-    whole_word_expression,
 )
 from content.selectors import NodeCard
 
@@ -134,23 +133,17 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
 
 def _search_one_index(channel_id: str, connection: sqlite3.Connection, request: SearchRequest,
                       window: int) -> tuple[int, list[SortKey]]:
-    """(matches in this channel, its `window` best whole-word and prefix-only hits)."""
+    """(matches in this channel, its `window` best hits in the merge order).
+
+    Its best `window` are enough: the global first `window` in one total order are among the
+    union of every channel's first `window` in that order.
+    """
     index_filter = IndexFilter(kind=request.kind, lang=request.lang)
     terms = list(request.terms)
-    whole = ranked_keys(connection, whole_word_expression(terms), index_filter, window, tier=0,
-                        channel_id=channel_id)
-    # Every whole-word match is also a prefix match: ask for enough to skip those.
-    prefix_limit = window + len(whole)
-    prefix = ranked_keys(connection, prefix_expression(terms), index_filter, prefix_limit,
-                         tier=1, channel_id=channel_id)
-    if len(prefix) < prefix_limit:
-        count = len(prefix)
-    else:
-        count = match_count(connection, prefix_expression(terms), index_filter)
-    if whole:
-        whole_ids = {key[4] for key in whole}
-        prefix = [key for key in prefix if key[4] not in whole_ids]
-    return count, whole + prefix[:window]
+    keys = ranked_keys(connection, terms, index_filter, window, channel_id=channel_id)
+    if len(keys) < window:
+        return len(keys), keys
+    return match_count(connection, prefix_expression(terms), index_filter), keys
 
 
 def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
