@@ -39,6 +39,7 @@ from operations.archive import DATABASE_MEMBER, MANIFEST_NAME, HashingReader, Ma
 from operations.database import (  # noqa: F401 - backup_default_database is this module's API
     backup_default_database,
     database_vendor,
+    ensure_database_reachable,
     open_snapshot,
 )
 from operations.health import format_bytes, free_bytes
@@ -231,6 +232,7 @@ def create_backup(target: Path | None = None, *, include_imported: bool = False,
     target = Path(target) if target is not None else default_backup_path()
     if target.exists():
         raise BackupTargetExistsError(f"{target} already exists; name another file")
+    ensure_database_reachable()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     vendor = database_vendor()

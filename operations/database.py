@@ -43,6 +43,24 @@ class DatabaseCopyError(Exception):
     exit_code = 6
 
 
+class DatabaseUnreachableError(Exception):
+    """The default database does not answer (exit 6, an input/output error)."""
+
+    exit_code = 6
+
+
+def ensure_database_reachable() -> None:
+    from django.db import DatabaseError
+
+    try:
+        connections["default"].ensure_connection()
+    except DatabaseError as error:
+        raise DatabaseUnreachableError(
+            f"cannot connect to the default database ({error}); check DATABASE_URL "
+            "(`kolibri-like settings`), and that the database exists and its server runs"
+        ) from None
+
+
 def database_vendor() -> str:
     engine = settings.DATABASES["default"]["ENGINE"]
     if engine.endswith("sqlite3"):

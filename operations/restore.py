@@ -39,7 +39,11 @@ from operations.archive import (
     classify_member,
     copy_hashing,
 )
-from operations.database import database_has_tables, restore_default_database
+from operations.database import (
+    database_has_tables,
+    ensure_database_reachable,
+    restore_default_database,
+)
 from operations.health import format_bytes, free_bytes
 from operations.running import processes_using_home
 
@@ -205,6 +209,7 @@ def restore_backup(archive: Path, *, force: bool = False,
     archive = Path(archive)
     if not archive.is_file():
         raise ArchiveNotFoundError(f"{archive} does not exist or is not a file")
+    ensure_database_reachable()
     users = processes_using_home()
     if users:
         raise HomeInUseError("a server or consumer is using this home; stop it first ("

@@ -5,6 +5,8 @@ Two signs, either enough:
    process (for `kolibri-like start` to call; the kernel drops it when the process dies).
 2. Another process holds the default SQLite database or the task queue's SQLite file open
    (Linux `/proc/<pid>/fd`): the server keeps its connections open, the consumer its queue.
+3. On PostgreSQL, another session is connected to the default database (the server keeps its
+   connections open for CONN_MAX_AGE).
 
     processes = processes_using_home()     # ["pid 4242: kolibri-like start ...", ...]
 """
@@ -16,6 +18,7 @@ import os
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 
 _held_lock_descriptor: int | None = None
 
@@ -69,6 +72,7 @@ def processes_using_home() -> list[str]:
     found = []
     if server_lock_is_held():
         found.append(f"the server lock {server_lock_path()} is held")
+    found += _postgres_sessions()
     watched = _watched_files()
     proc = Path("/proc")
     if not watched or not proc.is_dir():
@@ -88,3 +92,16 @@ def processes_using_home() -> list[str]:
                 command = "?"
             found.append(f"pid {entry.name}: {command[:200]}")
     return found
+
+
+def _postgres_sessions() -> list[str]:
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid, application_name, client_addr FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        rows = cursor.fetchall()
+    connection.close()  # the restore may replace this database's contents next
+    return [f"database session {pid} from {address or 'local socket'} {name or ''}".rstrip()
+            for pid, name, address in rows]

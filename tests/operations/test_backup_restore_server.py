@@ -84,7 +84,8 @@ def test_a_restore_onto_a_fresh_home_brings_back_a_working_server(school_server,
     try:
         restored = fresh.run_command("restore", str(archive))
         assert "Restored the backup" in restored.stdout
-        with fresh:
+        fresh.start()  # not `with`: leaving it would drop the PostgreSQL database
+        try:
             assert channel_ids(fresh.url) == [channel_id]
             files = requests.get(f"{fresh.url}/api/content/{channel_id}/file/",
                                  timeout=10).json()["results"]
@@ -99,6 +100,8 @@ def test_a_restore_onto_a_fresh_home_brings_back_a_working_server(school_server,
             # A running server's home is never overwritten, even with --force.
             busy = fresh.run_command("restore", str(archive), "--force", check=False)
             assert busy.returncode == 7 and "stop it first" in busy.stderr
+        finally:
+            fresh.stop()
         refused = fresh.run_command("restore", str(archive), check=False)
         assert refused.returncode == 7 and "--force" in refused.stderr
         assert fresh.run_command("restore", str(archive), "--force", check=False).returncode \
@@ -240,3 +243,19 @@ def test_status_and_healthz_on_a_real_server(tmp_path):
         # The consumer logs into a file of its own (two processes must not rotate one file).
         assert "consumer started" in (whole.home / "logs" / "consumer.log").read_text()
         assert "consumer started" not in (whole.home / "logs" / "kolibri-like.log").read_text()
+
+
+def test_a_database_that_does_not_answer_is_a_clear_error(tmp_path):
+    broken = ServerProcess(tmp_path / "broken",
+                           env={"DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3"})
+    try:
+        for arguments in (["backup", str(tmp_path / "b.tar")],
+                          ["restore", str(tmp_path / "b.tar")]):
+            if arguments[0] == "restore":
+                (tmp_path / "b.tar").write_bytes(b"x")
+            result = broken.run_command(*arguments, check=False)
+            assert result.returncode == 6, result.stderr
+            assert "cannot connect to the default database" in result.stderr
+            assert "Traceback" not in result.stderr
+    finally:
+        broken.drop_database()
