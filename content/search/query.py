@@ -36,6 +36,8 @@ DESCRIPTION_WEIGHT = 1.0
 # Above this, the least recently used connections of the thread are closed.
 CONNECTIONS_PER_THREAD = 256
 WORD_CATEGORIES = ("L", "N", "M", "Co")
+INDEX_CACHE_KIB = 64
+INDEX_MMAP_BYTES = 64 * 1024 * 1024
 
 _thread_state = threading.local()
 
@@ -107,7 +109,9 @@ def ranked_keys(connection: sqlite3.Connection, terms: list[str], index_filter: 
         "SELECT 1 - (rowid IN (SELECT rowid FROM node_search WHERE node_search MATCH ?)) "
         "AS tier, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
         f"bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, ?, node_id, lang "
-        f"FROM node_search WHERE {clause} ORDER BY tier, not_in_title, rank LIMIT ?",
+        # node_id last, as in the merge: rows tied on rank must be cut by LIMIT the same
+        # way for every page size, or pages would overlap and skip nodes.
+        f"FROM node_search WHERE {clause} ORDER BY tier, not_in_title, rank, node_id LIMIT ?",
         [whole_word_expression(terms), channel_id, *parameters, limit]).fetchall()
 
 
@@ -128,6 +132,12 @@ def index_connection(channel_id: str, version: int) -> sqlite3.Connection:
     connection = connections.get(key)
     if connection is None:
         connection = open_read_only(search_index_path(channel_id, version), immutable=True)
+        # Every server thread keeps a connection per channel: with SQLite's default 2 MB page
+        # cache each, 16 threads x 100 channels could hold gigabytes of copies of the same
+        # pages. A small cache plus a memory map reads them from the OS page cache, shared
+        # (measured: about 15% slower per query than the default cache, fully warm).
+        connection.execute(f"PRAGMA cache_size = -{INDEX_CACHE_KIB}")
+        connection.execute(f"PRAGMA mmap_size = {INDEX_MMAP_BYTES}")
         connections[key] = connection
         while len(connections) > CONNECTIONS_PER_THREAD:
             _key, oldest = connections.popitem(last=False)

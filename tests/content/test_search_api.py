@@ -106,3 +106,12 @@ def test_it_pages_through_merged_results(client, make_channel):
     seen += [result["title"] for result in third["results"]]
     assert sorted(seen) == [f"lesson {n}" for n in range(5)]
     assert search(client, q="lesson", page_size=2, page=4).status_code == 404
+
+
+def test_pages_of_tied_results_neither_overlap_nor_skip(client, make_channel):
+    # Six nodes with the same rank: each page must cut the ties the same way.
+    make_channel("ties", channel_id="7" * 32,
+                 root=tree("ties", *(leaf(f"lesson {n}") for n in range(6))))
+    seen = [titles(search(client, q="lesson", page_size=1, page=page))[0]
+            for page in range(1, 7)]
+    assert sorted(seen) == [f"lesson {n}" for n in range(6)]
