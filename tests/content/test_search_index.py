@@ -122,3 +122,18 @@ def test_the_index_is_built_from_the_version_file(two_versions):
     search_index_path(CHANNEL_ID, 1).unlink()
     build_search_index(CHANNEL_ID, 1, version_database_path(CHANNEL_ID, 1))
     assert "Old lesson" in indexed_titles(CHANNEL_ID, 1)
+
+
+def test_a_channel_no_longer_served_has_its_index_connection_closed(client, make_channel):
+    from channels.services import reject_channel
+    from content.search.query import _connections
+
+    kept = make_channel("kept", root=tree("kept", leaf("Lesson kept")))
+    gone = make_channel("gone", root=tree("gone", leaf("Lesson gone")))
+    assert sorted(titles(search(client, q="lesson"))) == ["Lesson gone", "Lesson kept"]
+    assert {channel_id for channel_id, _version in _connections()} == {
+        kept.channel_id, gone.channel_id}
+    reject_channel(gone.channel_id, channel_database_path(gone.channel_id), "broken")
+    assert titles(search(client, q="lesson")) == ["Lesson kept"]
+    # The test client runs requests in this thread: its connections are the ones checked.
+    assert list(_connections()) == [(kept.channel_id, kept.version)]
