@@ -125,17 +125,14 @@ def drive(port: int, paths: list[str], concurrency: int, seconds: float) -> dict
 
 def direct_search(connections: list[sqlite3.Connection], params: dict[str, str]) -> int:
     """Baselines a and b: the service's query on each index, merged by the same key."""
-    from content.search.query import IndexFilter, match_count, prefix_expression, query_terms
-    from content.search.query import ranked_keys
+    from content.search.query import IndexFilter, IndexQuery, query_terms
 
-    terms = query_terms(params["q"])
-    index_filter = IndexFilter(kind=params.get("kind"))
+    index_query = IndexQuery.build(query_terms(params["q"]), IndexFilter(kind=params.get("kind")))
     merged = []
     total = 0
     for number, connection in enumerate(connections):
-        keys = ranked_keys(connection, terms, index_filter, PAGE_SIZE, channel_id=str(number))
-        total += len(keys) if len(keys) < PAGE_SIZE else \
-            match_count(connection, prefix_expression(terms), index_filter)
+        count, keys = index_query.run(connection, str(number), PAGE_SIZE)
+        total += count
         merged += keys
     heapq.nsmallest(PAGE_SIZE, merged)
     return total

@@ -95,31 +95,48 @@ def _where(expression: str, index_filter: IndexFilter) -> tuple[str, list[object
     return clause, parameters
 
 
-def ranked_keys(connection: sqlite3.Connection, terms: list[str], index_filter: IndexFilter,
-                limit: int, *, channel_id: str) -> list[SortKey]:
-    """The `limit` best nodes matching every term as a word or a prefix, as merge keys.
+@dataclass(frozen=True)
+class IndexQuery:
+    """One search's SQL, built once and run on every channel's index.
 
-    One query: the prefix expression finds every match (a whole word is also a prefix of
-    itself); a subquery on the whole-word expression marks the better tier (measured: a
-    quarter faster than two ranked queries). bm25 with a zero weight on the description is
-    below zero exactly when a term is in the title (FTS5's idf is at least 1e-6, never zero).
+    One query per index: the prefix expression finds every match (a whole word is also a
+    prefix of itself); a subquery on the whole-word expression marks the better tier
+    (measured: a quarter faster than two ranked queries). bm25 with a zero weight on the
+    description is below zero exactly when a term is in the title (FTS5's idf is at least
+    1e-6, never zero). node_id comes last in the order, as in the merge: rows tied on rank
+    must be cut by LIMIT the same way for every page size, or pages overlap and skip nodes.
+
+        query = IndexQuery.build(["fractions"], IndexFilter(kind="video"))
+        count, keys = query.run(connection, channel_id, limit=20)
     """
-    clause, parameters = _where(prefix_expression(terms), index_filter)
-    return connection.execute(
-        "SELECT 1 - (rowid IN (SELECT rowid FROM node_search WHERE node_search MATCH ?)) "
-        "AS tier, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
-        f"bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, ?, node_id, lang "
-        # node_id last, as in the merge: rows tied on rank must be cut by LIMIT the same
-        # way for every page size, or pages would overlap and skip nodes.
-        f"FROM node_search WHERE {clause} ORDER BY tier, not_in_title, rank, node_id LIMIT ?",
-        [whole_word_expression(terms), channel_id, *parameters, limit]).fetchall()
 
+    ranked_sql: str
+    count_sql: str
+    whole_words: str
+    where_parameters: tuple[object, ...]
 
-def match_count(connection: sqlite3.Connection, expression: str,
-                index_filter: IndexFilter) -> int:
-    clause, parameters = _where(expression, index_filter)
-    return int(connection.execute(f"SELECT count(*) FROM node_search WHERE {clause}",
-                                  parameters).fetchone()[0])
+    @classmethod
+    def build(cls, terms: list[str], index_filter: IndexFilter) -> IndexQuery:
+        clause, parameters = _where(prefix_expression(terms), index_filter)
+        ranked_sql = (
+            "SELECT 1 - (rowid IN (SELECT rowid FROM node_search WHERE node_search MATCH ?)) "
+            "AS tier, 1 - (bm25(node_search, 1.0, 0.0) < 0) AS not_in_title, "
+            f"bm25(node_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS rank, ?, node_id, "
+            f"lang FROM node_search WHERE {clause} "
+            "ORDER BY tier, not_in_title, rank, node_id LIMIT ?")
+        return cls(ranked_sql=ranked_sql,
+                   count_sql=f"SELECT count(*) FROM node_search WHERE {clause}",
+                   whole_words=whole_word_expression(terms),
+                   where_parameters=tuple(parameters))
+
+    def run(self, connection: sqlite3.Connection, channel_id: str,
+            limit: int) -> tuple[int, list[SortKey]]:
+        """(matches in this index, its `limit` best as merge keys)."""
+        keys = connection.execute(self.ranked_sql, (self.whole_words, channel_id,
+                                                    *self.where_parameters, limit)).fetchall()
+        if len(keys) < limit:
+            return len(keys), keys
+        return int(connection.execute(self.count_sql, self.where_parameters).fetchone()[0]), keys
 
 
 def index_connection(channel_id: str, version: int) -> sqlite3.Connection:

@@ -28,12 +28,10 @@ from content.search.cards import page_cards
 from content.search.index import index_served_channel, search_index_path
 from content.search.query import (
     IndexFilter,
+    IndexQuery,
     SortKey,
     index_connection,
     keep_only_connections,
-    match_count,
-    prefix_expression,
-    ranked_keys,
 )
 from content.selectors import NodeCard
 
@@ -95,6 +93,10 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
         raise ValueError(f"offset + limit must be at most {MAX_WINDOW}")
     searched = [channel for channel in channels
                 if request.channel_id is None or channel.id == request.channel_id]
+    # Its best `window` are enough from each index: the global first `window` in one total
+    # order are among the union of every channel's first `window` in that order.
+    index_query = IndexQuery.build(list(request.terms),
+                                   IndexFilter(kind=request.kind, lang=request.lang))
     count = 0
     keys: list[SortKey] = []
     wanted_connections = set()
@@ -115,8 +117,7 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
             connection = index_connection(channel.id, channel.version)
         wanted_connections.add((channel.id, channel.version))
         try:
-            channel_count, channel_keys = _search_one_index(channel.id, connection, request,
-                                                            window)
+            channel_count, channel_keys = index_query.run(connection, channel.id, window)
         except sqlite3.DatabaseError as error:
             logger.warning("search index of %s v%s unreadable, left out: %s", channel.id,
                            channel.version, error)
@@ -129,21 +130,6 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
             in heapq.nsmallest(window, keys)[offset:window]]
     names = {channel.id: channel.name for channel in searched}
     return SearchPage(count=count, results=_results(best, names))
-
-
-def _search_one_index(channel_id: str, connection: sqlite3.Connection, request: SearchRequest,
-                      window: int) -> tuple[int, list[SortKey]]:
-    """(matches in this channel, its `window` best hits in the merge order).
-
-    Its best `window` are enough: the global first `window` in one total order are among the
-    union of every channel's first `window` in that order.
-    """
-    index_filter = IndexFilter(kind=request.kind, lang=request.lang)
-    terms = list(request.terms)
-    keys = ranked_keys(connection, terms, index_filter, window, channel_id=channel_id)
-    if len(keys) < window:
-        return len(keys), keys
-    return match_count(connection, prefix_expression(terms), index_filter), keys
 
 
 def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
