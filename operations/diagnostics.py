@@ -18,6 +18,7 @@ the newest applied migration, the newest task, or this installation's own files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import shutil
@@ -208,7 +209,7 @@ def build_diagnostics() -> str:
     log_dir = Path(settings.LOG_DIR)
     for log in sorted(log_dir.glob("*.log")) if log_dir.is_dir() else []:
         parts += [_section(f"Log {log} (last {LOG_TAIL_LINES} lines)"),
-                  "\n".join(_guarded(lambda log=log: tail_lines(log)))]
+                  "\n".join(_guarded(functools.partial(tail_lines, log)))]
     return redact_text("\n".join(parts) + "\n", secrets)
 
 

@@ -199,6 +199,23 @@ def place_files(staged: dict[str, StagedMember], progress: Progress) -> int:
     return placed
 
 
+def forget_served_files(manifest: Manifest) -> None:
+    """Remove the served file of every channel whose current version the archive holds.
+
+    On a home overwritten with `force`, an older served file would otherwise win: recovery
+    trusts what readers see over the registry. Without it, recovery serves the restored
+    current version from its kept copy. Safe here: no server runs on this home.
+    """
+    from routers.ids import is_valid_channel_id
+    from routers.registry import channel_database_path
+
+    for channel in manifest.channels:
+        channel_id = str(channel.get("id", ""))
+        if is_valid_channel_id(channel_id) and channel.get("current") in channel.get(
+                "versions", []):
+            channel_database_path(channel_id).unlink(missing_ok=True)
+
+
 def restore_backup(archive: Path, *, force: bool = False,
                    progress: Progress = lambda line: None) -> RestoreResult:
     """Restore `archive` onto this home (see the module doc)."""
@@ -234,6 +251,7 @@ def restore_backup(archive: Path, *, force: bool = False,
                                  "create an empty database, point DATABASE_URL at it, and "
                                  "run the restore again")
         place_files(staged, progress)
+        forget_served_files(manifest)
         restore_default_database(staged[DATABASE_MEMBER[vendor]].path, vendor)
         progress("restore: the default database is back; migrating")
     finally:

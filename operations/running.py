@@ -63,7 +63,7 @@ def _watched_files() -> set[str]:
         watched.add(str(Path(str(database["NAME"])).resolve()))
     queue_file = settings.HUEY.get("filename")
     if queue_file:
-        watched.add(str(Path(queue_file).resolve()))
+        watched.add(str(Path(str(queue_file)).resolve()))
     return watched | {f"{name}-wal" for name in watched}
 
 
