@@ -1,7 +1,8 @@
 """`kolibri-like restore <file>`: bring a backup back onto this home (usually a fresh machine).
 
 1. Refuse while a server or consumer uses this home (exit 7; operations.running), and refuse a
-   home that holds data unless `force` (exit 7). A missing file exits 3.
+   home that holds data unless `force` (exit 7), or unless a restore there was cut short
+   (`restore-in-progress` in the home): running it again finishes it. A missing file exits 3.
 2. Extract the stream into a staging folder in the temp area (same filesystem as CONTENT_DIR),
    hashing every member; then check the manifest: every member listed, every SHA-256 equal,
    no name outside the format (exit 4 otherwise). Nothing in the home has changed so far.
@@ -88,12 +89,21 @@ def _has_files(folder: Path) -> bool:
     return any(files for _root, _dirs, files in os.walk(folder))
 
 
+def restore_marker() -> Path:
+    """Present from the first file put in place until recovery ends: a restore cut short (Ctrl-C,
+    power cut) leaves it, and running the same restore again needs no --force."""
+    return Path(settings.HOME) / "restore-in-progress"
+
+
 def home_contents() -> list[str]:
-    """What in this home a restore would overwrite (empty: a fresh home)."""
+    """What in this home a restore would overwrite (empty: a fresh home, or one whose restore
+    was cut short)."""
     from authoring.uploads_area import uploads_dir
     from learning.certificates import private_certificates_root
 
-    found = []
+    found: list[str] = []
+    if restore_marker().exists():
+        return found
     if database_has_tables():
         found.append("the default database has tables")
     for folder in (Path(settings.CONTENT_DATABASE_DIR), Path(settings.CONTENT_STORAGE_DIR),
@@ -250,6 +260,7 @@ def restore_backup(archive: Path, *, force: bool = False,
             raise HomeInUseError("the PostgreSQL database named by DATABASE_URL has tables; "
                                  "create an empty database, point DATABASE_URL at it, and "
                                  "run the restore again")
+        restore_marker().write_text(f"{archive}\n")
         place_files(staged, progress)
         forget_served_files(manifest)
         restore_default_database(staged[DATABASE_MEMBER[vendor]].path, vendor)
@@ -259,4 +270,5 @@ def restore_backup(archive: Path, *, force: bool = False,
     call_command("migrate", interactive=False, verbosity=0)
     progress("restore: recovering channels")
     report = recover()
+    restore_marker().unlink(missing_ok=True)
     return RestoreResult(manifest, report.repairs, report.left)

@@ -189,6 +189,15 @@ def test_imported_channels_need_all(school_server, tmp_path):
         restored = fresh.run_command("restore", str(authored_only))
         assert f"channel {channel_id}" in restored.stdout and "import the channel again" \
             in restored.stdout
+        assert not (fresh.home / "restore-in-progress").exists()
+        # A restore cut short (its marker left behind) is finished by running it again.
+        (fresh.home / "restore-in-progress").write_text(str(everything))
+        again = fresh.run_command("restore", str(everything), check=False)
+        assert again.returncode == (7 if on_postgres(fresh) else 0), again.stderr
+        if not on_postgres(fresh):
+            assert f"versions/{channel_id}/1.sqlite3" in members(everything)
+            assert (fresh.home / "content" / "databases" / f"{channel_id}.sqlite3").is_file()
+            assert not (fresh.home / "restore-in-progress").exists()
     finally:
         fresh.drop_database()
 
