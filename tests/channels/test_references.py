@@ -30,10 +30,10 @@ def local_file_ids(path) -> set[str]:
         return {row[0] for row in connection.execute("SELECT id FROM content_localfile")}
 
 
-def test_it_is_the_configured_source():
+def test_it_is_a_configured_source():
     sources = reference_sources()
-    assert [source.name for source in sources] == ["channels"]
-    assert isinstance(sources[0], ReferenceSource)
+    assert [source.name for source in sources] == ["channels", "drafts"]
+    assert all(isinstance(source, ReferenceSource) for source in sources)
 
 
 def test_it_references_every_file_of_every_kept_version(make_channel):
