@@ -106,12 +106,14 @@ def _purge_entries(paths: list[Path], cutoff: float, report: PurgeReport) -> Non
 
 
 def database_leftovers(databases_dir: Path) -> list[Path]:
-    """Swap and partial files in the databases folder and in each `versions/<channel_id>/`."""
+    """Swap and partial files in the databases folder and in each `versions/<channel_id>/`
+    and `search/<channel_id>/` (search indexes are built as `.partial` files too)."""
     folders = [databases_dir]
-    versions = databases_dir / "versions"
-    if versions.is_dir():
-        folders.extend(sorted(path for path in versions.iterdir()
-                              if path.is_dir() and not path.is_symlink()))
+    for subfolder in ("versions", "search"):
+        parent = databases_dir / subfolder
+        if parent.is_dir():
+            folders.extend(sorted(path for path in parent.iterdir()
+                                  if path.is_dir() and not path.is_symlink()))
     found: list[Path] = []
     for folder in folders:
         for path in sorted(folder.iterdir()):

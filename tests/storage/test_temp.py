@@ -85,8 +85,10 @@ def test_database_leftovers_go_but_journals_and_channels_stay(content_dir, now, 
     swap = databases / ".swap-abc.sqlite3"
     partial = databases / "versions" / maths.channel_id / ".1.sqlite3.abcd.partial"
     part = databases / "x.part"
+    index_partial = databases / "search" / maths.channel_id / "1.sqlite3.abcd.partial"
+    index_partial.parent.mkdir(parents=True, exist_ok=True)
     journal = databases / f"{maths.channel_id}.sqlite3-journal"
-    for path in (swap, partial, part, journal):
+    for path in (swap, partial, part, journal, index_partial):
         path.write_bytes(b"left over")
     young_swap = databases / ".swap-young.sqlite3"
     young_swap.write_bytes(b"a revert right now")
@@ -95,6 +97,7 @@ def test_database_leftovers_go_but_journals_and_channels_stay(content_dir, now, 
     purge_temp(now=now)
 
     assert not swap.exists() and not partial.exists() and not part.exists()
+    assert not index_partial.exists()
     assert journal.exists() and young_swap.exists()
     assert maths.path.exists()
     assert (databases / "versions" / maths.channel_id / "1.sqlite3").exists()
