@@ -47,6 +47,7 @@ from channels.models import Channel, ChannelVersion, ContentImport
 from channels.selectors import forget_channel_state
 from channels.services import register_channel
 from channels.transfer.locking import is_import_running
+from content.search.index import search_index_path
 from channels.versions import (
     VersionFileReadError,
     link_or_copy,
@@ -244,6 +245,7 @@ def _forget_lost_versions(report: RecoveryReport) -> None:
         with _held(channel_id, report) as held:
             if held and not version_database_path(channel_id, number).is_file():
                 ChannelVersion.objects.filter(pk=pk).delete()
+                search_index_path(channel_id, number).unlink(missing_ok=True)
                 report.repairs.append(f"channel {channel_id}: forgot version {number} (its "
                                       "file is gone; it can no longer be reverted to)")
 

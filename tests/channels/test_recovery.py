@@ -14,6 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from content.search.index import search_index_path
 from channels.invariants import check_invariants
 from channels.models import Channel, ChannelVersion, ContentImport
 from channels.recovery import recover
@@ -115,9 +116,11 @@ def test_a_missing_kept_copy_of_the_current_version_is_restored(make_channel):
 def test_an_old_version_whose_file_is_gone_is_forgotten(make_channel):
     channel_id = two_versions(make_channel)
     version_database_path(channel_id, 1).unlink()
+    assert search_index_path(channel_id, 1).is_file()
     report = recover()
     assert report.repairs == [f"channel {channel_id}: forgot version 1 (its file is gone; it "
                               "can no longer be reverted to)"]
+    assert not search_index_path(channel_id, 1).exists()
     assert list(ChannelVersion.objects.filter(channel_id=channel_id)
                 .values_list("number", flat=True)) == [2]
     assert_clean()
