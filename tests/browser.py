@@ -3,15 +3,24 @@
     with watched_page(server.url, wait_ms=20_000) as page:
         page.goto(server.url + "/")
 
-The page records every request to another host and every 4xx/5xx answer; leaving the block
-asserts there were none. A missing chromium fails loudly: `make test` installs it.
+The page records every request to another host, every 4xx/5xx answer and every uncaught script
+error; leaving the block asserts there were none. An answer the test expects (the server's
+validation shown next to a field, a refused upload) is named in `allow` as (method, path
+regex, status), so every other failure still fails:
+
+    with watched_page(server.url, wait_ms=30_000,
+                      allow=[("PATCH", r"/api/drafts/[0-9a-f-]{36}/", 400)]) as page:
+        ...
+
+A missing chromium fails loudly: `make test` installs it.
 """
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +32,10 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 
+# An answer a test expects: (HTTP method, or "*" for any; a regex the URL's whole path
+# matches; the status).
+ExpectedAnswer = tuple[str, str, int]
+
 
 def require_chromium() -> Path:
     if not CHROMIUM.exists():
@@ -31,14 +44,25 @@ def require_chromium() -> Path:
     return CHROMIUM
 
 
+def is_expected(method: str, url: str, status: int, allow: Iterable[ExpectedAnswer]) -> bool:
+    """Whether a 4xx/5xx answer is one of those the test named in `allow`."""
+    path = urlsplit(url).path
+    return any(status == allowed_status and allowed_method in ("*", method.upper())
+               and re.fullmatch(pattern, path)
+               for allowed_method, pattern, allowed_status in allow)
+
+
 @contextmanager
-def watched_page(server_url: str, *, wait_ms: int) -> Iterator[Any]:
+def watched_page(server_url: str, *, wait_ms: int,
+                 allow: Iterable[ExpectedAnswer] = ()) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     chromium = require_chromium()
     server_host = urlsplit(server_url).netloc
+    expected = list(allow)
     foreign_requests: list[str] = []
     failed_responses: list[str] = []
+    script_errors: list[str] = []
 
     def on_request(request: Any) -> None:
         # chrome-extension:// (the built-in PDF viewer) and data: stay inside the browser.
@@ -47,8 +71,10 @@ def watched_page(server_url: str, *, wait_ms: int) -> Iterator[Any]:
             foreign_requests.append(request.url)
 
     def on_response(response: Any) -> None:
-        if response.status >= 400:
-            failed_responses.append(f"{response.status} {response.url}")
+        method = response.request.method
+        if response.status >= 400 and not is_expected(method, response.url, response.status,
+                                                       expected):
+            failed_responses.append(f"{method} {response.status} {response.url}")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
@@ -58,8 +84,11 @@ def watched_page(server_url: str, *, wait_ms: int) -> Iterator[Any]:
             page = context.new_page()
             page.on("request", on_request)
             page.on("response", on_response)
+            # An uncaught exception in a page's script: the page looks fine and does nothing.
+            page.on("pageerror", lambda error: script_errors.append(str(error)))
             yield page
         finally:
             browser.close()
-    assert foreign_requests == [], "the pages asked another host"
-    assert failed_responses == [], "some requests failed"
+    assert foreign_requests == [], f"the pages asked another host: {foreign_requests}"
+    assert failed_responses == [], f"some requests failed: {failed_responses}"
+    assert script_errors == [], f"the page's scripts failed: {script_errors}"
