@@ -13,11 +13,19 @@ regex, status), so every other failure still fails:
         ...
 
 A missing chromium fails loudly: `make test` installs it.
+
+Screenshots for the README go to `docs/screenshots/` only when asked
+(`UPDATE_SCREENSHOTS=1 make test`); otherwise to a temp folder, so a test run never changes
+tracked files:
+
+    page.screenshot(path=str(screenshot_path("wizard-1-basics.png")), full_page=True)
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -26,6 +34,14 @@ from urllib.parse import urlsplit
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def screenshot_path(name: str) -> Path:
+    folder = DOCS_SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else \
+        Path(tempfile.gettempdir()) / "kolibri-like-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless=new", "--autoplay-policy=no-user-gesture-required",
     "--disable-gpu", "--disable-background-networking", "--disable-component-update",

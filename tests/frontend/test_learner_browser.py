@@ -16,13 +16,12 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from media.ffmpeg import build_test_video_args, run_ffmpeg
-from tests.browser import watched_page
+from tests.browser import screenshot_path, watched_page
 from tests.frontend.test_learner_pages import (
     COURSE_ID,
     DOCUMENT_ID,
@@ -38,7 +37,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 WAIT_MS = 30_000
 # The certificate is rendered by the consumer; the page polls 15 times, 2 s apart.
 CERTIFICATE_WAIT_MS = 45_000
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LEARNER = ("lena", "lena-pass", "Lena", "Lernova")
 
 
@@ -154,7 +152,7 @@ def take_the_test(page, server: ServerProcess) -> None:
     page.get_by_role("button", name="Previous").click()
     assert page.locator("fieldset.question:visible").get_by_label("Tom", exact=True).is_checked()
     page.get_by_role("button", name="Next").click()
-    page.screenshot(path=str(SCREENSHOTS / "learner-test.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path("learner-test.png")), full_page=True)
     page.get_by_role("button", name="Submit answers").click()
     result = page.locator('[data-test-result="passed"]')
     result.wait_for(timeout=WAIT_MS)
@@ -200,7 +198,6 @@ def take_the_quiz(page, server: ServerProcess) -> None:
 def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server, tmp_path):
     from pypdf import PdfReader
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with watched_page(server.url, wait_ms=WAIT_MS) as page:
         script_errors: list[str] = []
         page.on("pageerror", lambda error: script_errors.append(str(error)))
@@ -226,7 +223,7 @@ def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server,
         assert "Pets and numbers" in text and "1 (spring term)" in text
         code = row.locator("code").inner_text()
         assert re.fullmatch(r"[0-9A-Za-z-]{6,32}", code)
-        page.screenshot(path=str(SCREENSHOTS / "learner-certificates.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("learner-certificates.png")), full_page=True)
 
         with page.expect_download(timeout=WAIT_MS) as download_info:
             row.get_by_role("link", name=re.compile("^Download PDF")).click()
@@ -250,7 +247,7 @@ def test_a_learner_watches_passes_the_test_and_downloads_the_certificate(server,
         assert "1 of 2 done (50%) \u00b7 tests passed: 1 of 1" in quiz.inner_text()
         assert quiz.get_by_role("link", name="Continue").get_attribute("href") == \
             f"/channels/{QUIZ_COURSE_ID}/"
-        page.screenshot(path=str(SCREENSHOTS / "learner-courses.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("learner-courses.png")), full_page=True)
 
         # The verify link on My certificates answers for this code.
         page.goto(f"{server.url}/learn/certificates/")

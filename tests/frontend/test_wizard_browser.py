@@ -22,14 +22,13 @@ import pytest
 import requests
 
 from media.ffmpeg import build_test_video_args, file_url, probe_media, run_ffmpeg
-from tests.browser import watched_page
+from tests.browser import screenshot_path, watched_page
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 WAIT_MS = 30_000
 ENCODE_WAIT_SECONDS = 300
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def tiny_pdf(text: str, *, padding: int = 0) -> bytes:
@@ -178,7 +177,6 @@ def expect() -> Iterator[Any]:
 
 
 def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tmp_path, expect):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # No request to another host, no 4xx/5xx but the expected ones, no script error.
     with watched_page(server.url, wait_ms=WAIT_MS, allow=EXPECTED_ANSWERS) as page:
         sign_in(page, server)
@@ -191,7 +189,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         page.get_by_label("Topics taught").fill("Halves\nQuarters")
         saved(page)
         expect(page.locator("h1")).to_have_text("Fractions")
-        page.screenshot(path=str(SCREENSHOTS / "wizard-1-basics.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("wizard-1-basics.png")), full_page=True)
 
         # Step 2: three files at once, uploading in the background. The PDF is two pieces and
         # its second one keeps losing its connection: the tus client retries, asking the
@@ -236,7 +234,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
             expect(end).to_contain_text("intro.pdf")
             expect(pdf_row.get_by_role("button", name=button)).to_be_disabled()
         saved(page)
-        page.screenshot(path=str(SCREENSHOTS / "wizard-2-files.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("wizard-2-files.png")), full_page=True)
         by_name = {item["name"]: item for item in files_of_draft(page)}
         assert by_name["intro.pdf"]["position"] == 0
         assert by_name["halves.mp4"]["description"] == "What a half is"
@@ -274,7 +272,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(tests_step).to_have_accessible_name("3 Test sets")
         page.get_by_label("Completing the course also needs every video watched").check()
         saved(page)
-        page.screenshot(path=str(SCREENSHOTS / "wizard-3-tests.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("wizard-3-tests.png")), full_page=True)
 
         # A reload resumes on the same step with everything typed.
         page.reload()
@@ -293,7 +291,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         expect(overview).to_contain_text("Fractions for beginners")
         expect(overview).to_contain_text("Check your halves · 1 question · pass mark 50%")
         expect(page.locator("[data-problems]")).to_be_hidden()
-        page.screenshot(path=str(SCREENSHOTS / "wizard-4-confirm.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("wizard-4-confirm.png")), full_page=True)
         page.get_by_role("button", name="Publish").click()
         page.get_by_role("dialog").get_by_role("button", name="Yes, publish").click()
         course_link = page.get_by_role("link", name="Open the course as learners see it")
@@ -340,7 +338,7 @@ def test_an_author_builds_publishes_and_cancels_a_course(server, media_files, tm
         # A second draft: upload a file, then cancel; its stored file goes at once.
         page.goto(server.url + "/author/")
         expect(page.locator("main")).to_contain_text("Fractions for beginners")
-        page.screenshot(path=str(SCREENSHOTS / "my-courses.png"), full_page=True)
+        page.screenshot(path=str(screenshot_path("my-courses.png")), full_page=True)
         # The published course's card links to its learners' progress report.
         progress = page.get_by_role("link", name="Learners' progress in Fractions for beginners")
         expect(progress).to_have_attribute("href", f"/author/courses/{channel_id}/progress/")
