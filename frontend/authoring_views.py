@@ -1,9 +1,10 @@
 """Authors' pages: "My courses" (`/author/`) and the course wizard (`/author/drafts/<id>/`).
 
 The wizard page is a shell: it embeds the draft's JSON (the same `draft_json` the API answers)
-so the first paint needs no request, and `frontend/static/frontend/wizard.js` and its `wizard-*.js` parts do the rest
-through the drafts API (autosave, uploads with `tus.js`, publish, cancel). Starting a draft is
-a plain form POST, so "New course" and "Edit (new version)" work before any script runs.
+so the first paint needs no request, and `frontend/static/frontend/wizard.js` and its
+`wizard-*.js` parts do the rest through the drafts API (autosave, uploads with `tus.js`,
+publish, cancel). Starting a draft is a plain form POST, so "New course" and "Edit (new
+version)" work before any script runs.
 
     GET  /author/                      the author's open drafts and published courses
     POST /author/drafts/new/           a new draft (or, with channel_id, the next version)

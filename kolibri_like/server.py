@@ -239,6 +239,14 @@ def announce_addresses(host: str, port: int, write: Callable[[str], None]) -> No
 
 def start_from_argv(argv: list[str]) -> int:
     arguments = parse_start_arguments(argv)
+    from operations.running import hold_server_lock, server_lock_path
+
+    # Held for the process's life: `restore` refuses to replace the data of a running server.
+    if not hold_server_lock():
+        print(f"Another server is already running with this KOLIBRI_LIKE_HOME (it holds "
+              f"{server_lock_path()}); stop it first, or give this one its own home.",
+              file=sys.stderr)
+        return 7
     raise_open_file_limit()
     try:
         prepare_server()

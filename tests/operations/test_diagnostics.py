@@ -93,3 +93,15 @@ def test_the_file_is_private_and_the_command_says_where(configured, tmp_path, ca
     call_command("diagnostics", str(target))
     assert str(target) in capsys.readouterr().out
     assert "== Settings (secrets redacted) ==" in target.read_text()
+
+
+def test_admin_pages_warn_admins_when_the_clock_is_wrong(monkeypatch, client, admin_user,
+                                                        author_user):
+    monkeypatch.setattr(diagnostics, "current_time",
+                        lambda: dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc))
+    client.force_login(admin_user)
+    page = client.get("/admin/channels/").content.decode()
+    assert 'role="alert"' in page and "The clock looks wrong" in page
+    assert "The clock looks wrong" not in client.get("/").content.decode()
+    client.force_login(author_user)
+    assert "The clock looks wrong" not in client.get("/admin/channels/").content.decode()
