@@ -255,8 +255,9 @@ def test_a_registered_alias_whose_file_went_away_creates_nothing(make_channel, c
     finally:
         reset_active_content_database(token)
     assert not channel.path.exists()
-    # Only the kept versions folder remains; no served file was created.
-    assert [path.name for path in (content_dir / "databases").iterdir()] == ["versions"]
+    # Only the kept versions and their search indexes remain; no served file was created.
+    assert sorted(path.name for path in (content_dir / "databases").iterdir()) == [
+        "search", "versions"]
 
 
 def test_the_read_only_settings_open_as_a_read_only_uri(tmp_path):

@@ -48,7 +48,7 @@ def test_gcstorage_deletes_garbage_and_reports_bytes(make_channel, settings):
 
     assert code == 0
     assert "Deleted 1 file(s), freed 1,234 bytes." in out
-    assert "6 referenced (channels: 6)" in out
+    assert "6 referenced (channels: 6, drafts: 0)" in out
     assert not garbage.path.exists()
 
 
