@@ -1,0 +1,163 @@
+"""Two servers find each other on a real (virtual) LAN: two network namespaces joined by a veth
+pair, one `start_discovery` in each, as `kolibri-like start` runs it. Loopback alone does not
+carry multicast, hence the namespaces; creating them needs root (CAP_NET_ADMIN).
+
+Each side runs PEER_SCRIPT, which prints one JSON line (the peers it found, or [] at its
+deadline) and keeps announcing until the test closes its standard input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.network
+
+FIND_TIMEOUT_SECONDS = 20
+# Python and Django start-up in each namespace, on a busy two-core machine.
+REPORT_SLACK = 30
+# Long enough: with announcing on, the other side is found in about a second.
+QUIET_LISTEN_SECONDS = 8
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PEER_SCRIPT = """
+import json, sys, time
+from channels.transfer.discovery import current_snapshot, start_discovery, stop_discovery
+
+discovery = start_discovery(host="0.0.0.0", port=int(sys.argv[1]))
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline and not current_snapshot().peers:
+    time.sleep(0.1)
+snapshot = current_snapshot()
+print(json.dumps({"state": snapshot.state, "announced_as": snapshot.announced_as,
+                  "addresses": snapshot.addresses,
+                  "peers": [{"name": peer.name, "addresses": peer.addresses, "port": peer.port,
+                             "server_id": peer.server_id, "version": peer.version,
+                             "path": peer.path} for peer in snapshot.peers]}), flush=True)
+sys.stdin.read()  # go on announcing until the test is done with both sides
+stop_discovery(discovery)
+"""
+
+
+def run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def namespace_pair() -> Iterator[list[tuple[str, str]]]:
+    """[(namespace, address), (namespace, address)] joined by a veth pair; removed afterwards
+    (deleting a namespace deletes its end of the pair, and with it the other end)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create network namespaces")
+    tag = uuid.uuid4().hex[:6]
+    # Interface names hold at most 15 characters.
+    sides = [(f"kl-disc-a-{tag}", f"kla{tag}", "10.213.77.1"),
+             (f"kl-disc-b-{tag}", f"klb{tag}", "10.213.77.2")]
+    created: list[str] = []
+    try:
+        for namespace, _link, _address in sides:
+            run("ip", "netns", "add", namespace)
+            created.append(namespace)
+        run("ip", "link", "add", sides[0][1], "type", "veth", "peer", "name", sides[1][1])
+        for namespace, link, address in sides:
+            run("ip", "link", "set", link, "netns", namespace)
+            run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", link)
+            run("ip", "-n", namespace, "link", "set", link, "up")
+            run("ip", "-n", namespace, "link", "set", "lo", "up")
+        yield [(namespace, address) for namespace, _link, address in sides]
+    finally:
+        for namespace in created:
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
+
+
+def start_peer(namespace: str, home: Path, port: int, *, enabled: bool = True,
+               server_name: str = "", seconds: float = FIND_TIMEOUT_SECONDS
+               ) -> subprocess.Popen[str]:
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DJANGO_SETTINGS_MODULE",)}
+    environment.update({
+        "DJANGO_SETTINGS_MODULE": "kolibri_like.settings",
+        "KOLIBRI_LIKE_HOME": str(home),
+        "SERVER_NAME": server_name,
+        "ZEROCONF_ENABLED": "1" if enabled else "0",
+        "PYTHONPATH": str(REPO_ROOT),
+    })
+    return subprocess.Popen(
+        ["ip", "netns", "exec", namespace, sys.executable, "-c", PEER_SCRIPT, str(port),
+         str(seconds)],
+        env=environment, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+
+
+def report_of(process: subprocess.Popen[str]) -> dict:
+    """The peer's one JSON line; it comes within FIND_TIMEOUT_SECONDS plus start-up time, and
+    a peer that hangs fails the test instead of stalling it."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], FIND_TIMEOUT_SECONDS + REPORT_SLACK)
+    assert ready, f"the peer printed nothing within {FIND_TIMEOUT_SECONDS + REPORT_SLACK} s"
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=10)
+        raise AssertionError(f"the peer printed nothing: {process.stderr.read()}")
+    return json.loads(line)
+
+
+def finish(processes: list[subprocess.Popen[str]]) -> None:
+    for process in processes:
+        if process.stdin is not None and not process.stdin.closed:
+            process.stdin.close()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_two_servers_on_a_lan_find_each_other(namespace_pair, tmp_path):
+    (namespace_a, address_a), (namespace_b, address_b) = namespace_pair
+    processes = [start_peer(namespace_a, tmp_path / "a", 8101, server_name="Room 4 server"),
+                 start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library")]
+    try:
+        reports = [report_of(process) for process in processes]
+    finally:
+        finish(processes)
+    seen_by_a, seen_by_b = reports
+    assert (seen_by_a["state"], seen_by_a["announced_as"]) == ("running", "Room 4 server")
+    assert seen_by_a["addresses"] == [address_a]
+    id_of_a = (tmp_path / "a" / "server-id").read_text().strip()
+    id_of_b = (tmp_path / "b" / "server-id").read_text().strip()
+    [peer_of_a] = seen_by_a["peers"]  # itself is not listed, though multicast loops back
+    assert peer_of_a["name"] == "Library"
+    assert (peer_of_a["addresses"], peer_of_a["port"]) == ([address_b], 8202)
+    assert (peer_of_a["server_id"], peer_of_a["path"]) == (id_of_b, "/")
+    assert peer_of_a["version"]
+    [peer_of_b] = seen_by_b["peers"]
+    assert peer_of_b["name"] == "Room 4 server"
+    assert (peer_of_b["addresses"], peer_of_b["port"]) == ([address_a], 8101)
+    assert peer_of_b["server_id"] == id_of_a
+
+
+def test_a_server_with_zeroconf_disabled_is_not_found(namespace_pair, tmp_path):
+    (namespace_a, _address_a), (namespace_b, _address_b) = namespace_pair
+    processes = [start_peer(namespace_a, tmp_path / "a", 8101, enabled=False,
+                            server_name="Quiet server", seconds=QUIET_LISTEN_SECONDS),
+                 start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library",
+                            seconds=QUIET_LISTEN_SECONDS)]
+    try:
+        quiet, listening = [report_of(process) for process in processes]
+    finally:
+        finish(processes)
+    assert quiet == {"state": "off", "announced_as": "", "addresses": [], "peers": []}
+    # B looked for QUIET_LISTEN_SECONDS; in the same set-up the test above finds a peer in ~1 s.
+    assert listening["state"] == "running"
+    assert listening["peers"] == []
+    assert not (tmp_path / "a" / "server-id").exists()
