@@ -8,5 +8,6 @@ class AuthoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The encode job kind registers itself; tasks.py makes Huey know the hourly collector.
-        from authoring import encoding, tasks  # noqa: F401
+        # The encode and convert job kinds register themselves; tasks.py makes Huey know the
+        # hourly collector.
+        from authoring import conversion, encoding, tasks  # noqa: F401

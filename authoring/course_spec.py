@@ -84,6 +84,10 @@ def course_spec(draft: Draft) -> tuple[ChannelSpec, list[str]]:
         node = resource_node(item, sizes, author)
         if item.file_type == "video" and not node.files:
             waiting.append(item.node_id)
+        elif item.file_type == "office" and item.state == DraftFile.State.PROCESSING:
+            # Published as a download now; the PDF copy joins in a new version when its
+            # conversion ends (authoring.conversion).
+            waiting.append(item.node_id)
         parent_for(item.topic).children.append(node)
     for test_set in draft.test_sets:
         parent_for(str(test_set.get("topic") or "")).children.append(
@@ -122,6 +126,11 @@ def resource_node(item: DraftFile, sizes: _Sizes, author: str) -> NodeSpec:
         return node
     kind, preset, extension = _kind_and_preset(item)
     node.kind = kind
+    if item.file_type == "office" and item.state == DraftFile.State.FINISHED and \
+            item.outputs.get("pdf"):
+        # The PDF copy plays in the document viewer (preset "document" comes first among the
+        # essential files); the original below stays listed for download.
+        node.files.append(_stored("document", item.outputs["pdf"], "pdf", sizes))
     node.files.append(_stored(preset, item.checksum, extension, sizes))
     if kind == "slideshow":
         manifest = {"slideshow_data": [{"checksum": item.checksum, "extension": extension,

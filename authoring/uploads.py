@@ -18,7 +18,8 @@ area), on the store's filesystem. The rules:
 4. The last byte stores the file (`storage.files.put_file`, by MD5) under the store's shared
    write lock, held until the rows that reference it are committed, so `delete_if_unreferenced`
    (which marks under the exclusive lock) never sees the file without its reference.
-   Videos then go to Processing and an encode starts; everything else is Finished.
+   Videos then go to Processing and an encode starts; office documents too, with a
+   conversion to PDF, when LibreOffice is installed; everything else is Finished.
 
     item = start_upload(author, draft.id, filename="intro.mp4", size=10_485_760)
     item = append_chunk(author, draft.id, item.id, offset=0, stream=request, length=8 << 20)
@@ -373,7 +374,7 @@ def complete_upload(item: DraftFile) -> DraftFile:
     partial file's lock, with all `item.size` bytes durably received."""
     record = _record_of(item)
     path = partial_path(record)
-    state = (DraftFile.State.PROCESSING if item.file_type == "video"
+    state = (DraftFile.State.PROCESSING if item.file_type == "video" or _converts(item)
              else DraftFile.State.FINISHED)
     with store_write_lock(shared=True):
         try:
@@ -397,9 +398,33 @@ def complete_upload(item: DraftFile) -> DraftFile:
         free_stored({stored.checksum})
         raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
     item.refresh_from_db()
-    if state == DraftFile.State.PROCESSING:
+    if state == DraftFile.State.PROCESSING and item.file_type == "office":
+        _start_conversion(item)
+    elif state == DraftFile.State.PROCESSING:
         _start_encode(item)
     return item
+
+
+def _converts(item: DraftFile) -> bool:
+    """An office document gets a PDF copy when LibreOffice is installed (authoring.conversion);
+    without it, it is Finished at once as a download."""
+    if item.file_type != "office":
+        return False
+    from authoring.conversion import conversion_available
+
+    return conversion_available()
+
+
+def _start_conversion(item: DraftFile) -> None:
+    try:
+        from authoring.conversion import start_conversion
+
+        start_conversion(item)
+    except Exception:  # the original is usable as it is: a download, never stuck Processing
+        logger.exception("could not start the conversion of draft file %s", item.id)
+        DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING).update(
+            state=DraftFile.State.FINISHED, progress=100, error="", updated_at=timezone.now())
+    item.refresh_from_db()
 
 
 def _start_encode(item: DraftFile) -> None:
