@@ -12,7 +12,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-services browser-deps clean
+.PHONY: run test test-sqlite test-services browser-deps office-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,20 @@ browser-deps:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "!!! chromium is missing and cannot be installed without root: browser tests will fail."; fi; }
 
-test: $(TEST_STAMP) browser-deps
+# Debian's LibreOffice without a GUI, so office documents get (and tests check) a PDF copy:
+# writer for doc/docx/odt/rtf, impress for ppt/pptx/odp.
+OFFICE_PACKAGES := libreoffice-writer-nogui libreoffice-impress-nogui
+office-deps:
+	@{ command -v soffice >/dev/null 2>&1 && dpkg -s $(OFFICE_PACKAGES) >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OFFICE_PACKAGES); \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OFFICE_PACKAGES); \
+	  else false; fi || { \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	    echo "!!! LibreOffice ($(OFFICE_PACKAGES)) is missing and could not be installed"; \
+	    echo "!!! (no root, or no package source): the office conversion tests will fail."; \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }; }
+
+test: $(TEST_STAMP) browser-deps office-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
