@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from channels.errors import ChannelError
+from channels.transfer import discovery
 from channels.versions import delete_channel, revert_channel
 from frontend import admin_selectors as selectors
 from jobs import services as job_services
@@ -126,6 +127,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
         "drives": selectors.detected_drives(),
         "unfinished": selectors.unfinished_imports(),
         "jobs": selectors.transfer_jobs(request.user),
+        # Servers found on the LAN: a snapshot the discovery thread keeps, read without waiting.
+        "lan": discovery.current_snapshot(),
         "admin_section": "import",
     })
 

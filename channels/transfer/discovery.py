@@ -413,16 +413,20 @@ def start_discovery(host: str, port: int, *,
     if not settings.ZEROCONF_ENABLED:
         logger.info("LAN discovery is off (ZEROCONF_ENABLED=0)")
         return None
-    announcement = Announcement(server_name=str(settings.SERVER_NAME), port=port,
-                                server_id=load_server_id(Path(settings.HOME)),
-                                version=package_version())
-    discovery = LanDiscovery(announcement, addresses or addresses_for_host(host),
-                             recheck_seconds=recheck_seconds)
-    with _active_lock:
-        if _active is not None:
-            _active.stop()
-        _active = discovery
-    discovery.start()
+    try:
+        announcement = Announcement(server_name=str(settings.SERVER_NAME), port=port,
+                                    server_id=load_server_id(Path(settings.HOME)),
+                                    version=package_version())
+        discovery = LanDiscovery(announcement, addresses or addresses_for_host(host),
+                                 recheck_seconds=recheck_seconds)
+        with _active_lock:
+            if _active is not None:
+                _active.stop()
+            _active = discovery
+        discovery.start()
+    except Exception:  # noqa: BLE001 - the server serves learners with or without discovery
+        logger.exception("LAN discovery did not start; the server runs without it")
+        return None
     return discovery
 
 
