@@ -1,0 +1,318 @@
+"""Members of stored zips, read safely (storage.zip_serving), and the sandbox origin's WSGI app
+that serves them (kolibri_like.zip_app), called directly with WSGI environs."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from pathlib import Path
+from typing import Any
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+from django.test import RequestFactory
+
+from kolibri_like import zip_app
+from storage import zip_serving
+from storage.zip_serving import (
+    DamagedZipArchiveError,
+    InvalidMemberPathError,
+    ZipArchiveRefusedError,
+    ZipDirectoryRedirectError,
+    ZipMemberNotFoundError,
+    normalise_entry_name,
+    normalise_member_path,
+    open_zip_member,
+)
+
+APP_FILES = {
+    "index.html": b"<!DOCTYPE html><script src='js/app.js'></script>",
+    "js/app.js": b"document.title = 'app';",
+    "games/index.html": b"<p>games</p>",
+    "games/level.json": b'{"level": 1}',
+}
+
+
+def make_zip(entries: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+    return buffer.getvalue()
+
+
+def write_zip(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "app.zip"
+    path.write_bytes(data)
+    return path
+
+
+def read_member(path: Path, requested: str) -> bytes:
+    member = open_zip_member(path, requested)
+    try:
+        return b"".join(member.body)
+    finally:
+        member.body.close()
+
+
+def patch_central_sizes(data: bytes, *, file_size: int) -> bytes:
+    """Make the (only) central directory entry declare `file_size` uncompressed bytes."""
+    position = data.index(b"PK\x01\x02")
+    return data[:position + 24] + struct.pack("<I", file_size) + data[position + 28:]
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("requested", [
+    "../index.html", "games/../../index.html", "..", "/etc/passwd", "games\\index.html",
+    "index.html\x00.js", "./index.html", "games//level.json", "C:/index.html", "a\nb",
+    "x" * (zip_serving.MAX_MEMBER_PATH_LENGTH + 1),
+])
+def test_unsafe_request_paths_are_refused(requested: str) -> None:
+    with pytest.raises(InvalidMemberPathError):
+        normalise_member_path(requested)
+
+
+@pytest.mark.parametrize("requested", ["", "index.html", "games/", "games/level.json",
+                                       "ünïcode/файл.txt", "a..b.js"])
+def test_ordinary_request_paths_pass_unchanged(requested: str) -> None:
+    assert normalise_member_path(requested) == requested
+
+
+@pytest.mark.parametrize(("name", "served_as"), [
+    ("index.html", "index.html"),
+    ("./site/index.html", "site/index.html"),
+    ("site\\win.html", "site/win.html"),
+    ("site//double.html", "site/double.html"),
+    ("../evil.html", None),
+    ("site/../../evil.html", None),
+    ("..\\evil.html", None),
+    ("/abs.html", None),
+    ("\\abs.html", None),
+    ("C:/windows.html", None),
+    ("site/", None),
+])
+def test_entry_names_are_normalised_or_dropped(name: str, served_as: str | None) -> None:
+    assert normalise_entry_name(name) == served_as
+
+
+def test_traversal_entries_in_an_archive_are_never_served(tmp_path: Path) -> None:
+    path = write_zip(tmp_path, make_zip({"../evil.html": b"evil", "/abs.html": b"abs",
+                                         "dir\\win.html": b"windows", "ok.html": b"ok"}))
+    assert read_member(path, "ok.html") == b"ok"
+    assert read_member(path, "dir/win.html") == b"windows"
+    for requested in ("evil.html", "abs.html", "../evil.html"):
+        with pytest.raises((ZipMemberNotFoundError, InvalidMemberPathError)):
+            open_zip_member(path, requested)
+
+
+# --- members, directories --------------------------------------------------------------------
+
+def test_members_are_read_and_directories_serve_their_index(tmp_path: Path) -> None:
+    path = write_zip(tmp_path, make_zip(APP_FILES))
+    assert read_member(path, "js/app.js") == APP_FILES["js/app.js"]
+    assert read_member(path, "") == APP_FILES["index.html"]
+    assert read_member(path, "games/") == APP_FILES["games/index.html"]
+    with pytest.raises(ZipDirectoryRedirectError) as redirect:
+        open_zip_member(path, "games")
+    assert redirect.value.directory == "games/"
+
+
+@pytest.mark.parametrize("requested", ["missing.js", "js/", "js/app.js/", "nothing/"])
+def test_missing_members_are_not_found(tmp_path: Path, requested: str) -> None:
+    path = write_zip(tmp_path, make_zip(APP_FILES))
+    with pytest.raises(ZipMemberNotFoundError):
+        open_zip_member(path, requested)
+
+
+def test_a_missing_archive_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(ZipMemberNotFoundError):
+        open_zip_member(tmp_path / "absent.zip", "index.html")
+
+
+def test_a_file_that_is_not_a_zip_is_damaged(tmp_path: Path) -> None:
+    path = write_zip(tmp_path, b"this is no zip at all")
+    with pytest.raises(DamagedZipArchiveError):
+        open_zip_member(path, "index.html")
+
+
+def test_large_members_stream_in_chunks(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MEMORY_READ_LIMIT", 1024)
+    data = bytes(range(256)) * 1024  # 256 KiB, four chunks
+    path = write_zip(tmp_path, make_zip({"big.bin": data}))
+    member = open_zip_member(path, "big.bin")
+    assert member.body.preloaded is None
+    chunks = list(member.body)
+    assert len(chunks) == 4 and b"".join(chunks) == data
+
+
+# --- zip bombs and lies ----------------------------------------------------------------------
+
+def test_a_highly_compressed_member_is_refused(tmp_path: Path) -> None:
+    # 20 MiB of zeros deflate to about 20 KiB: a thousand to one, a bomb's ratio.
+    path = write_zip(tmp_path, make_zip({"index.html": b"ok", "bomb.bin": bytes(20 * 1024**2)}))
+    with pytest.raises(ZipArchiveRefusedError, match="inflates"):
+        open_zip_member(path, "bomb.bin")
+    assert read_member(path, "index.html") == b"ok"
+
+
+def test_an_oversized_member_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MAX_MEMBER_SIZE", 1000)
+    path = write_zip(tmp_path, make_zip({"big.bin": b"x" * 1001, "small.txt": b"fine"},
+                                        compression=zipfile.ZIP_STORED))
+    with pytest.raises(ZipArchiveRefusedError, match="declares 1001 bytes"):
+        open_zip_member(path, "big.bin")
+    assert read_member(path, "small.txt") == b"fine"
+
+
+def test_an_archive_declaring_too_much_in_total_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MAX_TOTAL_SIZE", 100)
+    path = write_zip(tmp_path, make_zip({f"part{index}.txt": b"y" * 30 for index in range(4)}))
+    with pytest.raises(ZipArchiveRefusedError, match="declares 120 bytes"):
+        open_zip_member(path, "part0.txt")
+
+
+def test_an_archive_with_too_many_entries_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MAX_ENTRIES", 3)
+    path = write_zip(tmp_path, make_zip({f"{index}.txt": b"z" for index in range(4)}))
+    with pytest.raises(ZipArchiveRefusedError, match="4 entries"):
+        open_zip_member(path, "0.txt")
+
+
+@pytest.mark.parametrize("memory_limit", [zip_serving.MEMORY_READ_LIMIT, 1])
+def test_a_member_shorter_than_it_declares_is_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_limit: int) -> None:
+    monkeypatch.setattr(zip_serving, "MEMORY_READ_LIMIT", memory_limit)
+    data = make_zip({"index.html": b"hello"}, compression=zipfile.ZIP_STORED)
+    path = write_zip(tmp_path, patch_central_sizes(data, file_size=10))
+    with pytest.raises(DamagedZipArchiveError, match="gave 5 bytes, declares 10"):
+        read_member(path, "index.html")
+
+
+def test_a_member_longer_than_it_declares_fails_its_crc(tmp_path: Path) -> None:
+    data = make_zip({"index.html": b"hello world"}, compression=zipfile.ZIP_STORED)
+    path = write_zip(tmp_path, patch_central_sizes(data, file_size=5))
+    with pytest.raises(DamagedZipArchiveError):
+        read_member(path, "index.html")
+
+
+# --- the sandbox origin's WSGI app -----------------------------------------------------------
+
+def call_app(path: str, *, method: str = "GET", **headers: str) -> tuple[str, dict[str, str],
+                                                                         bytes]:
+    environ: dict[str, Any] = {"REQUEST_METHOD": method,
+                               "PATH_INFO": path.encode().decode("latin-1")}
+    environ.update({f"HTTP_{name.upper()}": value for name, value in headers.items()})
+    setup_testing_defaults(environ)
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, header_list: list[tuple[str, str]]) -> None:
+        answer["status"], answer["headers"] = status, header_list
+
+    body_iterable = zip_app.application(environ, start_response)
+    try:
+        body = b"".join(body_iterable)
+    finally:
+        getattr(body_iterable, "close", lambda: None)()
+    names = [name.lower() for name, _value in answer["headers"]]
+    assert len(names) == len(set(names)), f"a header twice: {answer['headers']}"
+    assert "set-cookie" not in names  # this origin never has cookies
+    return answer["status"], {name.lower(): value for name, value in answer["headers"]}, body
+
+
+def test_the_app_serves_members_with_a_sandbox_policy_and_long_caching(place_in_storage) -> None:
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    status, headers, body = call_app(f"/zipcontent/{stored.checksum}.zip/js/app.js")
+    assert status == "200 OK" and body == APP_FILES["js/app.js"]
+    assert headers["content-type"] == "text/javascript; charset=utf-8"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["access-control-allow-origin"] == "*"
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    policy = headers["content-security-policy"]
+    assert "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:" in policy
+    assert "sandbox allow-scripts" in policy and "allow-same-origin" not in policy
+    again = call_app(f"/zipcontent/{stored.checksum}.zip/js/app.js",
+                     if_none_match=headers["etag"])
+    assert again[0] == "304 Not Modified" and again[2] == b""
+    other = call_app(f"/zipcontent/{stored.checksum}.zip/index.html")[1]
+    assert other["etag"] != headers["etag"]
+    assert other["content-type"] == "text/html; charset=utf-8"
+
+
+def test_the_app_redirects_to_folders_and_serves_their_index(place_in_storage) -> None:
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    base = f"/zipcontent/{stored.checksum}.zip"
+    status, headers, _body = call_app(base)
+    assert status.startswith("301") and headers["location"] == base + "/"
+    assert call_app(base + "/")[2] == APP_FILES["index.html"]
+    status, headers, _body = call_app(base + "/games")
+    assert status.startswith("301") and headers["location"] == base + "/games/"
+    assert call_app(base + "/games/")[2] == APP_FILES["games/index.html"]
+
+
+@pytest.mark.parametrize("member", ["../../../../etc/passwd", "..%2Findex.html", "/index.html",
+                                    "missing.js", "js\\app.js", "index.html\x00"])
+def test_the_app_answers_404_for_bad_or_missing_members(place_in_storage, member: str) -> None:
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    status, headers, _body = call_app(f"/zipcontent/{stored.checksum}.zip/{member}")
+    assert status == "404 Not Found"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_app_refuses_bombs_and_reports_damage(place_in_storage) -> None:
+    bomb = place_in_storage(make_zip({"bomb.bin": bytes(20 * 1024**2)}), "zip")
+    assert call_app(f"/zipcontent/{bomb.checksum}.zip/bomb.bin")[0] == "403 Forbidden"
+    damaged = place_in_storage(b"not a zip", "zip")
+    assert call_app(f"/zipcontent/{damaged.checksum}.zip/index.html")[0].startswith("500")
+
+
+def test_the_app_serves_no_other_kind_and_no_other_method(place_in_storage) -> None:
+    video = place_in_storage(b"mp4 bytes", "mp4")
+    assert call_app(f"/zipcontent/{video.checksum}.mp4/")[0] == "404 Not Found"
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    status, headers, _body = call_app(f"/zipcontent/{stored.checksum}.zip/index.html",
+                                      method="POST")
+    assert status.startswith("405") and headers["allow"] == "GET, HEAD"
+    status, headers, body = call_app(f"/zipcontent/{stored.checksum}.zip/index.html",
+                                     method="HEAD")
+    assert status == "200 OK" and body == b""
+    assert headers["content-length"] == str(len(APP_FILES["index.html"]))
+
+
+def test_the_app_plays_flash_through_ruffle_from_its_own_origin(place_in_storage) -> None:
+    movie = place_in_storage(b"FWS\x0a not really a movie", "swf")
+    status, headers, page = call_app(f"/zipcontent/{movie.checksum}.swf/")
+    assert status == "200 OK" and headers["content-type"].startswith("text/html")
+    assert b'<script src="/ruffle/ruffle.js">' in page and b'url: "movie.swf"' in page
+    assert b"http" not in page.replace(b"http-equiv", b"")  # nothing from another host
+    status, headers, data = call_app(f"/zipcontent/{movie.checksum}.swf/movie.swf")
+    assert data == movie.data and headers["content-type"] == "application/x-shockwave-flash"
+    assert call_app(f"/zipcontent/{movie.checksum}.swf/other.swf")[0] == "404 Not Found"
+    assert call_app(f"/zipcontent/{'0' * 32}.swf/")[0] == "404 Not Found"
+    status, headers, loader = call_app("/ruffle/ruffle.js")
+    assert status == "200 OK" and headers["content-type"].startswith("text/javascript")
+    assert len(loader) > 100_000
+    wasm_name = next(zip_app.ruffle_directory().glob("*.wasm")).name
+    status, headers, _wasm = call_app(f"/ruffle/{wasm_name}", method="HEAD")
+    assert headers["content-type"] == "application/wasm" and "immutable" in headers[
+        "cache-control"]
+    assert call_app("/ruffle/README.md")[0] == "404 Not Found"
+    assert call_app("/ruffle/../settings.py")[0] == "404 Not Found"
+
+
+@pytest.mark.parametrize(("host", "zip_port", "origin"), [
+    ("192.168.1.5:8000", 9001, "http://192.168.1.5:9001"),
+    ("192.168.1.5:8000", 0, "http://192.168.1.5:8001"),
+    ("school.local", 0, "http://school.local:81"),
+    ("[::1]:8000", 0, "http://[::1]:8001"),
+])
+def test_pages_frame_the_sandbox_origin_on_the_host_they_were_asked_for(
+        settings, host: str, zip_port: int, origin: str) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.ZIP_PORT = zip_port
+    request = RequestFactory().get("/", HTTP_HOST=host)
+    assert zip_app.zip_origin(request)["zip_origin"]() == origin  # type: ignore[operator]
