@@ -274,12 +274,18 @@ def start_from_argv(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     announce_addresses(arguments.host, arguments.port, lambda line: print(line, flush=True))
+    # LAN discovery (issue 8; channels/transfer/discovery.py): announce this server and list the
+    # servers it sees on the import page. Returns at once; without multicast it logs and retries.
+    from channels.transfer.discovery import start_discovery, stop_discovery
+
+    discovery = start_discovery(arguments.host, arguments.port)
     try:
         server.run()
     except (OSError, ValueError):
         if not stopping.is_set():
             raise
     finally:
+        stop_discovery(discovery)  # goodbye packets: peers drop us at once
         if consumer is not None:
             consumer.stop()
     return 0

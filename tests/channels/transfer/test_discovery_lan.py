@@ -3,17 +3,21 @@ pair, one `start_discovery` in each, as `kolibri-like start` runs it. Loopback a
 carry multicast, hence the namespaces; creating them needs root (CAP_NET_ADMIN).
 
 Each side runs PEER_SCRIPT, which prints one JSON line (the peers it found, or [] at its
-deadline) and keeps announcing until the test closes its standard input.
+deadline) and keeps announcing until the test closes its standard input. The last test runs
+the real `kolibri-like start` in one namespace and reads its import page.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,17 +36,27 @@ PEER_SCRIPT = """
 import json, sys, time
 from channels.transfer.discovery import current_snapshot, start_discovery, stop_discovery
 
+def report():
+    snapshot = current_snapshot()
+    print(json.dumps({"state": snapshot.state, "announced_as": snapshot.announced_as,
+                      "addresses": snapshot.addresses,
+                      "peers": [{"name": peer.name, "addresses": peer.addresses,
+                                 "port": peer.port, "server_id": peer.server_id,
+                                 "version": peer.version, "path": peer.path}
+                                for peer in snapshot.peers]}), flush=True)
+
 discovery = start_discovery(host="0.0.0.0", port=int(sys.argv[1]))
 deadline = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < deadline and not current_snapshot().peers:
     time.sleep(0.1)
-snapshot = current_snapshot()
-print(json.dumps({"state": snapshot.state, "announced_as": snapshot.announced_as,
-                  "addresses": snapshot.addresses,
-                  "peers": [{"name": peer.name, "addresses": peer.addresses, "port": peer.port,
-                             "server_id": peer.server_id, "version": peer.version,
-                             "path": peer.path} for peer in snapshot.peers]}), flush=True)
-sys.stdin.read()  # go on announcing until the test is done with both sides
+report()
+# Go on announcing until the test closes stdin; each line it sends means "wait until no peer
+# is listed any more (or the same deadline again), then report".
+for _line in sys.stdin:
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline and current_snapshot().peers:
+        time.sleep(0.1)
+    report()
 stop_discovery(discovery)
 """
 
@@ -161,3 +175,89 @@ def test_a_server_with_zeroconf_disabled_is_not_found(namespace_pair, tmp_path):
     assert listening["state"] == "running"
     assert listening["peers"] == []
     assert not (tmp_path / "a" / "server-id").exists()
+
+
+IMPORT_PAGE_SCRIPT = """
+import re, sys, time
+import requests
+
+base_url, wanted, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+session = requests.Session()
+login_page = session.get(base_url + "/login/", timeout=10)
+token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
+session.post(base_url + "/login/", timeout=10, data={
+    "username": "admin", "password": "admin-pass", "csrfmiddlewaretoken": token})
+deadline = time.monotonic() + seconds
+while True:
+    html = session.get(base_url + "/admin/import/", timeout=10).text
+    if wanted in html or time.monotonic() > deadline:
+        break
+    time.sleep(0.5)
+print(html)
+"""
+SERVER_START_TIMEOUT_SECONDS = 120
+
+
+def server_environment(home: Path, server_name: str) -> dict[str, str]:
+    """A server of its own: SQLite in its home (a PostgreSQL or Redis of the test run is not
+    reachable from inside a namespace), the first admin as tests/servers.py makes it."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL")}
+    environment.update({"KOLIBRI_LIKE_HOME": str(home), "CONTENT_DIR": str(home / "content"),
+                        "ZEROCONF_ENABLED": "1", "SERVER_NAME": server_name,
+                        "KOLIBRI_LIKE_ADMIN_USERNAME": "admin",
+                        "KOLIBRI_LIKE_ADMIN_PASSWORD": "admin-pass",
+                        "PYTHONUNBUFFERED": "1"})
+    return environment
+
+
+def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namespace_pair,
+                                                                          tmp_path):
+    (namespace_a, address_a), (namespace_b, address_b) = namespace_pair
+    home = tmp_path / "server"
+    home.mkdir()
+    log_path = tmp_path / "server-output.log"
+    kolibri_like = str(Path(sys.executable).with_name("kolibri-like"))
+    with open(log_path, "wb") as log:
+        # No --host: the default (every interface) is what announces the LAN address.
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace_a, kolibri_like, "start", "--port", "8303",
+             "--no-consumer"],
+            env=server_environment(home, "Room 4 server"), stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    peers: list[subprocess.Popen[str]] = []
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+        while "serving at" not in log_path.read_text():
+            assert server.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        peers.append(start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library"))
+        seen_by_b = report_of(peers[0])
+        assert [(peer["name"], peer["addresses"], peer["port"])
+                for peer in seen_by_b["peers"]] == [("Room 4 server", [address_a], 8303)]
+
+        page = subprocess.run(
+            ["ip", "netns", "exec", namespace_a, sys.executable, "-c", IMPORT_PAGE_SCRIPT,
+             "http://127.0.0.1:8303", f"http://{address_b}:8202", str(FIND_TIMEOUT_SECONDS)],
+            capture_output=True, text=True, timeout=FIND_TIMEOUT_SECONDS + REPORT_SLACK)
+        assert page.returncode == 0, page.stderr
+        section = re.search(r"<section[^>]*data-lan-servers.*?</section>", page.stdout,
+                            flags=re.S)
+        assert section, page.stdout[:2000]
+        assert "Library" in section.group(0)
+        assert f'name="from" value="http://{address_b}:8202"' in section.group(0)
+
+        # SIGTERM: the server unregisters on the way out, so B drops it at once instead of
+        # when the records expire (RECORD_TTL_SECONDS, longer than this wait).
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, log_path.read_text()
+        assert peers[0].stdin is not None
+        peers[0].stdin.write("gone?\n")
+        peers[0].stdin.flush()
+        assert report_of(peers[0])["peers"] == []
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        finish(peers)
