@@ -16,6 +16,7 @@ from frontend import admin_users_views
 from frontend import reports_views
 from frontend import learning_views
 from frontend import search_views
+from frontend import pwa_views
 from routers.ids import is_valid_channel_id
 
 
@@ -76,4 +77,10 @@ urlpatterns = [
     path("learn/certificates/", learning_views.my_certificates, name="learn-certificates"),
     # Search across channels (frontend/search_views.py; the header's box submits here).
     path("search/", search_views.search, name="search"),
+    # The app on a tablet: manifest, service worker (root scope), offline page, the ping that
+    # connection.js uses (frontend/pwa_views.py).
+    path("manifest.webmanifest", pwa_views.manifest, name="manifest"),
+    path("sw.js", pwa_views.service_worker, name="service-worker"),
+    path("offline/", pwa_views.offline, name="offline"),
+    path("ping/", pwa_views.ping, name="ping"),
 ]

@@ -23,7 +23,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Callable
+from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
 DEFAULT_HOST = "0.0.0.0"
@@ -53,7 +53,18 @@ def parse_start_arguments(argv: list[str]) -> argparse.Namespace:
                         help="origin for HTML5 apps (default: port + 1)")
     parser.add_argument("--no-consumer", action="store_true",
                         help="do not start the task consumer (run it elsewhere)")
-    return parser.parse_args(argv)
+    # HTTPS (kolibri_like/tls.py): browsers keep the offline app shell only for HTTPS sites.
+    parser.add_argument("--https", action="store_true",
+                        help="serve HTTPS, with a self-signed certificate made on first use")
+    parser.add_argument("--cert", type=Path, default=None,
+                        help="with --https: a certificate (PEM) to use instead")
+    parser.add_argument("--key", type=Path, default=None, help="with --cert: its private key")
+    arguments = parser.parse_args(argv)
+    if (arguments.cert is None) != (arguments.key is None):
+        parser.error("--cert and --key go together")
+    if arguments.cert is not None and not arguments.https:
+        parser.error("--cert and --key need --https")
+    return arguments
 
 
 def raise_open_file_limit() -> None:
@@ -221,14 +232,15 @@ def lan_addresses(host: str) -> list[str]:
     return [str(address) for address in sorted(addresses)]
 
 
-def announce_addresses(host: str, port: int, write: Callable[[str], None]) -> None:
+def announce_addresses(host: str, port: int, write: Callable[[str], None], *,
+                       scheme: str = "http") -> None:
     shown_host = "127.0.0.1" if host in WILDCARD_HOSTS else host
-    write(f"kolibri-like is serving at http://{shown_host}:{port}/")
+    write(f"kolibri-like is serving at {scheme}://{shown_host}:{port}/")
     addresses = lan_addresses(host)
     if addresses:
         write("Learners on the network open one of:")
         for address in addresses:
-            write(f"  http://{address}:{port}/")
+            write(f"  {scheme}://{address}:{port}/")
     elif host in WILDCARD_HOSTS:
         write("No network address found (is the cable in, or Wi-Fi on?); only this machine "
               "can open it until one appears.")
@@ -257,14 +269,28 @@ def start_from_argv(argv: list[str]) -> int:
 
     from kolibri_like.wsgi import application
 
+    server: Any
+    if arguments.https:  # waitress has no TLS: cheroot serves HTTPS (kolibri_like/tls.py)
+        from kolibri_like.tls import CertificateError, certificate_for_start, create_https_server
+
+        try:
+            paths = certificate_for_start(arguments.cert, arguments.key,
+                                          announce=lambda line: print(line, flush=True))
+        except CertificateError as error:
+            print(error, file=sys.stderr)
+            return 4
+        server = create_https_server(application, host=arguments.host, port=arguments.port,
+                                     threads=SERVER_THREADS, certificate=paths.certificate,
+                                     private_key=paths.private_key)
     consumer = None if arguments.no_consumer else ConsumerSupervisor()
     if consumer is not None:
         consumer.start()
-    # poll(), not select(): select() fails once a descriptor number passes 1024, which a server
-    # holding many channel files open reaches (measured: benchmarks/many_channels.py).
-    server = create_server(application, host=arguments.host, port=arguments.port,
-                           threads=SERVER_THREADS, ident="kolibri-like",
-                           channel_timeout=300, asyncore_use_poll=True)
+    if not arguments.https:
+        # poll(), not select(): select() fails once a descriptor number passes 1024, which a
+        # server holding many channel files open reaches (measured: benchmarks/many_channels.py).
+        server = create_server(application, host=arguments.host, port=arguments.port,
+                               threads=SERVER_THREADS, ident="kolibri-like",
+                               channel_timeout=300, asyncore_use_poll=True)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -273,7 +299,8 @@ def start_from_argv(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    announce_addresses(arguments.host, arguments.port, lambda line: print(line, flush=True))
+    announce_addresses(arguments.host, arguments.port, lambda line: print(line, flush=True),
+                       scheme="https" if arguments.https else "http")
     # LAN discovery (issue 8; channels/transfer/discovery.py): announce this server and list the
     # servers it sees on the import page. Returns at once; without multicast it logs and retries.
     from channels.transfer.discovery import start_discovery, stop_discovery
