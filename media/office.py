@@ -7,7 +7,8 @@ service user may have no writable home; a wall-clock timeout that kills the whol
 group (`soffice` is a script that starts `oosplash`, which starts `soffice.bin`: killing only
 the first would leave the real worker running); and a named error carrying LibreOffice's last
 output lines, which say why (it exits 0 even when it could not load the file, so success means
-"the PDF exists", not "the exit status is 0").
+"the PDF exists", not "the exit status is 0"). A worker killed outright (SIGKILL) leaves its
+soffice to finish or hit its own end alone; under systemd the unit's cgroup is killed whole.
 
 No network: an uploaded document may link remote images or templates that LibreOffice would
 fetch while loading. The run is put in an empty network namespace (`unshare --net`) when the

@@ -5,6 +5,7 @@ says how to enable it."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -303,3 +304,100 @@ def test_without_libreoffice_the_page_offers_the_original_and_says_how_to_enable
     assert "the server's admin installs LibreOffice" in html
     assert "apt install libreoffice-writer-nogui" in html
     assert "cannot play here yet" not in html
+
+
+# In a REAL consumer process (STYLE 36): where crashes, retries and stuck states show up ------
+
+CREATE_DOCUMENTS = """
+import json
+from django.contrib.auth import get_user_model
+from authoring.conversion import start_conversion
+from authoring.models import Draft, DraftFile
+from storage.files import put_file
+owner = get_user_model().objects.filter(username="bob").first() or \\
+    get_user_model().objects.create_user("bob", password="bob-pass", role="author")
+made = {}
+for name, path in json.loads(%r):
+    stored = put_file(open(path, "rb"), "docx")
+    draft = Draft.objects.create(owner=owner, name=name)
+    item = DraftFile.objects.create(
+        draft=draft, name=name + ".docx", file_type="office", extension="docx",
+        size=stored.size, received=stored.size, checksum=stored.checksum, state="Processing")
+    start_conversion(item)
+    item.refresh_from_db()
+    made[name] = {"file": str(item.id), "job": str(item.job_id)}
+print(json.dumps(made))
+"""
+
+
+@pytest.fixture(scope="module")
+def server_home(tmp_path_factory):
+    from tests.servers import ServerProcess
+
+    server = ServerProcess(tmp_path_factory.mktemp("convert-server"))
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    yield server
+    server.drop_database()
+
+
+@pytest.mark.server
+def test_a_real_consumer_converts_survives_a_corrupt_file_and_a_kill(server_home, tmp_path):
+    from tests.authoring.test_encode_consumer import (
+        REAP_LATER,
+        Consumer,
+        ServerDatabase,
+        shell,
+        stored,
+        wait_until,
+    )
+
+    database = ServerDatabase(server_home)
+
+    def create(documents: dict[str, bytes]) -> dict[str, dict[str, str]]:
+        for name, data in documents.items():
+            (tmp_path / f"{name}.docx").write_bytes(data)
+        return shell(server_home, CREATE_DOCUMENTS % json.dumps(
+            [[name, str(tmp_path / f"{name}.docx")] for name in documents]))
+
+    made = create({"lesson": docx_bytes(WORDS), "broken": CORRUPT_DOCX})
+    first = Consumer(server_home, "first")
+    try:
+        wait_until(lambda: all(database.job(item["job"])["state"] in ("done", "failed")
+                               for item in made.values()), "both conversions ended",
+                   first.log_path)
+        assert first.process.poll() is None, "the consumer died"
+    finally:
+        first.stop()
+    lesson = database.draft_file(made["lesson"]["file"])
+    assert lesson["state"] == "Finished", (lesson, first.log_path.read_text()[-3000:])
+    assert WORDS in pdf_text(stored(server_home, lesson["outputs"]["pdf"], "pdf"))
+    broken = database.draft_file(made["broken"]["file"])
+    assert broken["state"] == "Error" and "could not be loaded" in broken["error"], broken
+    assert database.job(made["broken"]["job"])["state"] == "failed"
+
+    # Long enough (some seconds) to be caught running, then the worker dies (SIGKILL).
+    long_document = docx_bytes(*[f"Retried after a crash, paragraph {number}."
+                                 for number in range(6000)])
+    made = create({"killed": long_document})
+    second = Consumer(server_home, "killed")
+    try:
+        wait_until(lambda: database.job(made["killed"]["job"])["state"] == "running",
+                   "the conversion started", second.log_path)
+    finally:
+        second.kill()
+    assert database.draft_file(made["killed"]["file"])["state"] == "Processing"
+    assert shell(server_home, REAP_LATER)["requeued"] == [made["killed"]["job"]]
+
+    third = Consumer(server_home, "third")
+    try:
+        wait_until(lambda: database.job(made["killed"]["job"])["state"] in ("done", "failed"),
+                   "the retried conversion ended", third.log_path)
+    finally:
+        third.stop()
+    job = database.job(made["killed"]["job"])
+    assert (job["state"], job["attempts"]) == ("done", 2), job
+    killed = database.draft_file(made["killed"]["file"])
+    assert killed["state"] == "Finished"
+    text = pdf_text(stored(server_home, killed["outputs"]["pdf"], "pdf"))
+    assert "paragraph 0." in text and "paragraph 5999." in text

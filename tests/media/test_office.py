@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 import pytest
 from pypdf import PdfReader
 
+from media import office
 from media.office import (
     DEAD_PROXY_PORT,
     OfficeError,
@@ -222,6 +223,21 @@ def test_slides_become_a_pdf_page_each(tmp_path):
     assert len(reader.pages) == 2
     assert "Volcanoes erupt" in reader.pages[0].extract_text()
     assert "Glaciers carve valleys" in reader.pages[1].extract_text()
+
+
+def test_a_powerpoint_file_becomes_a_pdf(tmp_path):
+    """A .pptx made by LibreOffice itself from hand-made slides, then converted like an
+    upload (needs libreoffice-impress-nogui)."""
+    slides = tmp_path / "slides.odp"
+    slides.write_bytes(odp_bytes("Rivers reach the sea"))
+    profile = tmp_path / "profile"
+    office.prepare_profile(profile)
+    run_soffice(["-env:UserInstallation=" + profile.as_uri(), "--headless", "--convert-to",
+                 "pptx", "--outdir", str(tmp_path / "pptx"), str(slides)], timeout=120)
+    pptx = tmp_path / "pptx" / "slides.pptx"
+    assert pptx.read_bytes().startswith(b"PK\x03\x04")
+    assert "Rivers reach the sea" in pdf_text(convert_to_pdf(pptx, tmp_path / "work",
+                                                             timeout=120))
 
 
 def test_a_corrupt_document_fails_with_libreoffices_reason(tmp_path):
