@@ -45,7 +45,8 @@ def report():
                                  "version": peer.version, "path": peer.path}
                                 for peer in snapshot.peers]}), flush=True)
 
-discovery = start_discovery(host="0.0.0.0", port=int(sys.argv[1]))
+discovery = start_discovery(host="0.0.0.0", port=int(sys.argv[1]),
+                            recheck_seconds=float(sys.argv[3]))
 deadline = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < deadline and not current_snapshot().peers:
     time.sleep(0.1)
@@ -66,8 +67,8 @@ def run(*command: str) -> None:
 
 
 @pytest.fixture
-def namespace_pair() -> Iterator[list[tuple[str, str]]]:
-    """[(namespace, address), (namespace, address)] joined by a veth pair; removed afterwards
+def namespace_pair() -> Iterator[list[tuple[str, str, str]]]:
+    """[(namespace, address, link), (...)] joined by a veth pair; removed afterwards
     (deleting a namespace deletes its end of the pair, and with it the other end)."""
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("needs root and iproute2 to create network namespaces")
@@ -86,15 +87,15 @@ def namespace_pair() -> Iterator[list[tuple[str, str]]]:
             run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", link)
             run("ip", "-n", namespace, "link", "set", link, "up")
             run("ip", "-n", namespace, "link", "set", "lo", "up")
-        yield [(namespace, address) for namespace, _link, address in sides]
+        yield [(namespace, address, link) for namespace, link, address in sides]
     finally:
         for namespace in created:
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=30)
 
 
 def start_peer(namespace: str, home: Path, port: int, *, enabled: bool = True,
-               server_name: str = "", seconds: float = FIND_TIMEOUT_SECONDS
-               ) -> subprocess.Popen[str]:
+               server_name: str = "", seconds: float = FIND_TIMEOUT_SECONDS,
+               recheck_seconds: float = 30.0) -> subprocess.Popen[str]:
     environment = {key: value for key, value in os.environ.items()
                    if key not in ("DJANGO_SETTINGS_MODULE",)}
     environment.update({
@@ -106,7 +107,7 @@ def start_peer(namespace: str, home: Path, port: int, *, enabled: bool = True,
     })
     return subprocess.Popen(
         ["ip", "netns", "exec", namespace, sys.executable, "-c", PEER_SCRIPT, str(port),
-         str(seconds)],
+         str(seconds), str(recheck_seconds)],
         env=environment, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
 
@@ -137,7 +138,7 @@ def finish(processes: list[subprocess.Popen[str]]) -> None:
 
 
 def test_two_servers_on_a_lan_find_each_other(namespace_pair, tmp_path):
-    (namespace_a, address_a), (namespace_b, address_b) = namespace_pair
+    (namespace_a, address_a, _link_a), (namespace_b, address_b, _link_b) = namespace_pair
     processes = [start_peer(namespace_a, tmp_path / "a", 8101, server_name="Room 4 server"),
                  start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library")]
     try:
@@ -161,7 +162,7 @@ def test_two_servers_on_a_lan_find_each_other(namespace_pair, tmp_path):
 
 
 def test_a_server_with_zeroconf_disabled_is_not_found(namespace_pair, tmp_path):
-    (namespace_a, _address_a), (namespace_b, _address_b) = namespace_pair
+    (namespace_a, _address_a, _link_a), (namespace_b, _address_b, _link_b) = namespace_pair
     processes = [start_peer(namespace_a, tmp_path / "a", 8101, enabled=False,
                             server_name="Quiet server", seconds=QUIET_LISTEN_SECONDS),
                  start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library",
@@ -175,6 +176,35 @@ def test_a_server_with_zeroconf_disabled_is_not_found(namespace_pair, tmp_path):
     assert listening["state"] == "running"
     assert listening["peers"] == []
     assert not (tmp_path / "a" / "server-id").exists()
+
+
+def wait_for_file(path: Path) -> bool:
+    deadline = time.monotonic() + REPORT_SLACK
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return path.exists()
+
+
+def test_a_server_that_gets_its_address_after_start_is_found(namespace_pair, tmp_path):
+    """A school box often boots before its Wi-Fi or DHCP lease: the address arrives later."""
+    (namespace_a, address_a, link_a), (namespace_b, address_b, _link_b) = namespace_pair
+    run("ip", "-n", namespace_a, "addr", "del", f"{address_a}/24", "dev", link_a)
+    processes = [start_peer(namespace_a, tmp_path / "a", 8101, server_name="Late",
+                            recheck_seconds=1),
+                 start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library")]
+    try:
+        # The server id is written just before the worker starts, which at once finds no
+        # address; a moment later the address arrives, as a DHCP lease would.
+        assert wait_for_file(tmp_path / "a" / "server-id"), processes[0].stderr
+        time.sleep(1.5)
+        run("ip", "-n", namespace_a, "addr", "add", f"{address_a}/24", "dev", link_a)
+        seen_by_a, seen_by_b = [report_of(process) for process in processes]
+    finally:
+        finish(processes)
+    assert [(peer["name"], peer["addresses"]) for peer in seen_by_a["peers"]] == [
+        ("Library", [address_b])]
+    assert [(peer["name"], peer["addresses"]) for peer in seen_by_b["peers"]] == [
+        ("Late", [address_a])]
 
 
 IMPORT_PAGE_SCRIPT = """
@@ -213,7 +243,7 @@ def server_environment(home: Path, server_name: str) -> dict[str, str]:
 
 def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namespace_pair,
                                                                           tmp_path):
-    (namespace_a, address_a), (namespace_b, address_b) = namespace_pair
+    (namespace_a, address_a, _link_a), (namespace_b, address_b, _link_b) = namespace_pair
     home = tmp_path / "server"
     home.mkdir()
     log_path = tmp_path / "server-output.log"
