@@ -81,7 +81,7 @@ PLAYERS: dict[str, str] = {
     "perseus": "exercise",
     "zip": "html5",
     "h5p": "download",
-    "swf": "download",
+    "swf": "flash",  # Ruffle, on the sandbox origin
     "doc": "download",
     "docx": "download",
     "odt": "download",

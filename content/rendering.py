@@ -29,7 +29,9 @@ PLAYER_TEMPLATES = {
     "pdf": "frontend/players/pdf.html",
     "image": "frontend/players/image.html",
     "exercise": "frontend/players/exercise.html",
-    "html5": "frontend/players/download.html",
+    # HTML5 apps and Flash play in a frame from the sandbox origin (kolibri_like/zip_app.py).
+    "html5": "frontend/players/html5.html",
+    "flash": "frontend/players/flash.html",
     "download": "frontend/players/download.html",
     "topic": "frontend/players/topic.html",
     "none": "frontend/players/unavailable.html",

@@ -69,6 +69,17 @@ def parse_positive_int(name: str, raw: Any) -> int:
     return value
 
 
+def parse_port(name: str, raw: Any) -> int:
+    """A TCP port, or 0 for "work it out" (each setting says how)."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a port number; got {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise ConfigError(f"{name} must be between 1 and 65535 (or 0); got {raw!r}")
+    return value
+
+
 def parse_list(name: str, raw: Any) -> list[str]:
     if isinstance(raw, list):
         return [str(item).strip() for item in raw if str(item).strip()]
@@ -106,6 +117,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ALLOW_GUEST_ACCESS", parse_bool, lambda s: True),
     SettingSpec("MAX_UPLOAD_SIZE", parse_size, lambda s: 4 * 1024**3),
     SettingSpec("ZEROCONF_ENABLED", parse_bool, lambda s: True),
+    SettingSpec("ZIP_PORT", parse_port, lambda s: 0,
+                help="port of the sandbox origin for HTML5 apps and Flash; 0: the server's "
+                     "port + 1 (`kolibri-like start --zip-port` wins)"),
     SettingSpec("FFMPEG_BINARY", parse_text, lambda s: "",
                 help="empty: ffmpeg on PATH, else the one imageio-ffmpeg ships"),
     SettingSpec("ENCODE_TIMEOUT_SECONDS", parse_positive_int, lambda s: 6 * 60 * 60,

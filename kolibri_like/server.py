@@ -154,7 +154,8 @@ def prepare_server() -> None:
         written = back_up_before_upgrade(Path(settings.HOME) / "backups")
         print(f"Upgrading: the default database was backed up to {written}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0,
+                 ignore_patterns=SANDBOX_ONLY_STATIC)
     # Before the scan: finish what a crash left half-done, so the scan sees whole channels.
     call_command("recover")
     call_command("scanchannels")
@@ -249,6 +250,62 @@ def announce_addresses(host: str, port: int, write: Callable[[str], None], *,
               f"for learners on the network.")
 
 
+# --- The sandbox origin for HTML5 apps and Flash (issue 6; kolibri_like/zip_app.py) -------
+ZIP_SERVER_THREADS = 8
+# Served by the sandbox origin only, never the main one: copying and compressing Ruffle's
+# 28 MB of WebAssembly into STATIC_ROOT added 8 s to every start.
+SANDBOX_ONLY_STATIC = ["frontend/ruffle/*"]
+
+
+def resolve_zip_port(arguments: argparse.Namespace) -> int:
+    """`--zip-port`, else the ZIP_PORT setting, else the server's port + 1."""
+    from django.conf import settings
+
+    return int(arguments.zip_port or getattr(settings, "ZIP_PORT", 0) or arguments.port + 1)
+
+
+def start_sandbox_origin(host: str, port: int, https_paths: Any = None) -> Any:
+    """Serve kolibri_like.zip_app on `port` from a thread and tell the pages where it is.
+
+    Returns the server (its `close()` stops it), or None when the port cannot be had: the
+    rest of the site still serves, and the message says why apps do not play.
+    """
+    from django.conf import settings
+
+    from kolibri_like.zip_app import application as zip_application
+
+    settings.ZIP_PORT = port  # read by kolibri_like.zip_app.zip_origin for every page
+    try:
+        if https_paths is not None:  # an http frame in an https page would be blocked
+            from kolibri_like.tls import create_https_server
+
+            zip_server: Any = create_https_server(
+                zip_application, host=host, port=port, threads=ZIP_SERVER_THREADS,
+                certificate=https_paths.certificate, private_key=https_paths.private_key)
+        else:
+            from waitress.server import create_server
+
+            zip_server = create_server(zip_application, host=host, port=port,
+                                       threads=ZIP_SERVER_THREADS, ident="kolibri-like-apps",
+                                       channel_timeout=300, asyncore_use_poll=True)
+    except OSError as error:
+        print(f"HTML5 apps and Flash will not play: port {port} for their sandbox origin is "
+              f"not available ({error}). Start with --zip-port <another port>.",
+              file=sys.stderr, flush=True)
+        return None
+
+    def serve() -> None:
+        try:
+            zip_server.run()
+        except (OSError, ValueError) as error:  # closed at shutdown, or (https) a busy port
+            logger.warning("the sandbox origin on port %s stopped: %s", port, error)
+
+    threading.Thread(target=serve, name="sandbox-origin", daemon=True).start()
+    print(f"HTML5 apps and Flash play from port {port} (their sandbox origin): learners' "
+          f"browsers must reach that port too.", flush=True)
+    return zip_server
+
+
 def start_from_argv(argv: list[str]) -> int:
     arguments = parse_start_arguments(argv)
     from operations.running import hold_server_lock, server_lock_path
@@ -265,6 +322,11 @@ def start_from_argv(argv: list[str]) -> int:
     except UpgradeBackupError as error:
         print(error, file=sys.stderr)
         return error.exit_code
+    zip_port = resolve_zip_port(arguments)  # the sandbox origin for HTML5 apps (issue 6)
+    if zip_port == arguments.port or not 0 < zip_port < 65536:
+        print(f"--zip-port must be a port other than the server's ({arguments.port}); "
+              f"got {zip_port}.", file=sys.stderr)
+        return 2
     from waitress.server import create_server
 
     from kolibri_like.wsgi import application
@@ -291,6 +353,8 @@ def start_from_argv(argv: list[str]) -> int:
         server = create_server(application, host=arguments.host, port=arguments.port,
                                threads=SERVER_THREADS, ident="kolibri-like",
                                channel_timeout=300, asyncore_use_poll=True)
+    zip_server = start_sandbox_origin(arguments.host, zip_port,
+                                      paths if arguments.https else None)
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -313,6 +377,8 @@ def start_from_argv(argv: list[str]) -> int:
             raise
     finally:
         stop_discovery(discovery)  # goodbye packets: peers drop us at once
+        if zip_server is not None:
+            zip_server.close()
         if consumer is not None:
             consumer.stop()
     return 0

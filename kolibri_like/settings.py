@@ -45,6 +45,8 @@ SERVER_NAME = CONFIG.server_name
 ALLOW_GUEST_ACCESS = CONFIG.allow_guest_access
 MAX_UPLOAD_SIZE = CONFIG.max_upload_size
 ZEROCONF_ENABLED = CONFIG.zeroconf_enabled
+# The sandbox origin for HTML5 apps (kolibri_like/zip_app.py); `start` sets the port it chose.
+ZIP_PORT: int = CONFIG.values["ZIP_PORT"]
 FFMPEG_BINARY = CONFIG.ffmpeg_binary
 ENCODE_TIMEOUT_SECONDS = CONFIG.encode_timeout_seconds
 CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
@@ -123,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
                 "frontend.context_processors.admin_clock",
+                "kolibri_like.zip_app.zip_origin",
             ],
         },
     },
