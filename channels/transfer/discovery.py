@@ -2,8 +2,8 @@
 
 `kolibri-like start` announces this server as an `_http._tcp` service of our own subtype
 (`_kolibri-like._sub._http._tcp.local.`), named `SERVER_NAME`, on this machine's non-loopback
-IPv4 addresses, with TXT records `version`, `server_id` and `path`; it browses for the same
-subtype and keeps the peers it sees. The import page reads `current_snapshot()`: an immutable
+IPv4 addresses, with TXT records `version`, `server_id`, `path` and `scheme`; it browses for
+the same subtype and keeps the peers it sees. The import page reads `current_snapshot()`: an immutable
 tuple replaced whole by the browsing threads, so a request never waits on the network.
 
     discovery = start_discovery(host="0.0.0.0", port=8000)   # None when ZEROCONF_ENABLED=0
@@ -67,11 +67,12 @@ class Peer:
     server_id: str = ""
     version: str = ""
     path: str = "/"
+    scheme: str = "http"
 
     @property
     def urls(self) -> tuple[str, ...]:
         """What the import form takes, one per address: `http://192.168.1.10:8000`."""
-        return tuple(f"http://{address}:{self.port}" for address in self.addresses)
+        return tuple(f"{self.scheme}://{address}:{self.port}" for address in self.addresses)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class Announcement:
     server_id: str
     version: str
     path: str = "/"
+    # "https" for `start --https`: the TXT record tells peers which URL to put in the form.
+    scheme: str = "http"
     properties: dict[str, str] = field(default_factory=dict)
 
 
@@ -117,7 +120,7 @@ def build_service_info(announcement: Announcement, addresses: Sequence[str]) -> 
         port=announcement.port,
         properties={"txtvers": "1", "version": announcement.version,
                     "server_id": announcement.server_id, "path": announcement.path,
-                    **announcement.properties},
+                    "scheme": announcement.scheme, **announcement.properties},
         server=f"kolibri-like-{announcement.server_id[:12]}.local.",
         parsed_addresses=list(addresses),
         host_ttl=RECORD_TTL_SECONDS,
@@ -153,7 +156,8 @@ def peer_from_service_info(info: Any, now: datetime) -> Peer | None:
     return Peer(name=shown_name(str(info.name))[:MAX_TXT_VALUE_LENGTH],
                 addresses=tuple(sorted(set(addresses))), port=port, last_seen=now,
                 server_id=server_id if SERVER_ID_PATTERN.fullmatch(server_id) else "",
-                version=text_property("version"), path=text_property("path") or "/")
+                version=text_property("version"), path=text_property("path") or "/",
+                scheme="https" if text_property("scheme") == "https" else "http")
 
 
 def shown_name(service_name: str) -> str:
@@ -330,7 +334,9 @@ class LanDiscovery:
         zeroconf = self._zeroconf
         if zeroconf is None:
             return
-        for name in list(self._peers):
+        with self._write_lock:  # the browser thread may add or drop one meanwhile
+            names = list(self._peers)
+        for name in names:
             if self._stopping.is_set():
                 return
             info = zeroconf.get_service_info(SERVICE_SUBTYPE, name, timeout=RESOLVE_TIMEOUT_MS)
@@ -401,7 +407,7 @@ _active: LanDiscovery | None = None
 _active_lock = threading.Lock()
 
 
-def start_discovery(host: str, port: int, *,
+def start_discovery(host: str, port: int, *, scheme: str = "http",
                     addresses: Callable[[], Sequence[str]] | None = None,
                     recheck_seconds: float = RECHECK_SECONDS) -> LanDiscovery | None:
     """Announce this server and browse for peers, unless ZEROCONF_ENABLED is off (then nothing
@@ -416,7 +422,7 @@ def start_discovery(host: str, port: int, *,
     try:
         announcement = Announcement(server_name=str(settings.SERVER_NAME), port=port,
                                     server_id=load_server_id(Path(settings.HOME)),
-                                    version=package_version())
+                                    version=package_version(), scheme=scheme)
         discovery = LanDiscovery(announcement, addresses or addresses_for_host(host),
                                  recheck_seconds=recheck_seconds)
         with _active_lock:

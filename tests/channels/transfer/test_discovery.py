@@ -53,7 +53,7 @@ def test_it_announces_our_subtype_with_name_port_and_txt_records():
     assert info.port == 8000
     assert info.parsed_addresses() == ["192.168.1.10"]
     assert info.decoded_properties == {"txtvers": "1", "version": "0.1.0",
-                                       "server_id": PEER_ID, "path": "/"}
+                                       "server_id": PEER_ID, "path": "/", "scheme": "http"}
     # Our own host name, so that it never competes with the machine's (avahi's) records.
     assert info.server == f"kolibri-like-{PEER_ID[:12]}.local."
 
@@ -81,6 +81,17 @@ def test_what_we_announce_reads_back_as_a_peer():
     assert (peer.server_id, peer.version, peer.path, peer.last_seen) == (PEER_ID, "0.1.0", "/",
                                                                          NOW)
     assert peer.urls == ("http://10.0.0.4:8000", "http://192.168.1.10:8000")
+
+
+def test_a_peer_serving_https_gets_https_addresses():
+    https = Announcement(server_name="Secure", port=8443, server_id=PEER_ID, version="0.1.0",
+                         scheme="https")
+    peer = peer_from_service_info(build_service_info(https, ["192.168.1.10"]), NOW)
+    assert peer is not None and peer.urls == ("https://192.168.1.10:8443",)
+    odd = Announcement(server_name="Odd", port=8000, server_id=PEER_ID, version="0.1.0",
+                       scheme="javascript")
+    peer = peer_from_service_info(build_service_info(odd, ["192.168.1.10"]), NOW)
+    assert peer is not None and peer.urls == ("http://192.168.1.10:8000",)
 
 
 def test_a_peer_without_a_reachable_address_is_not_listed():
