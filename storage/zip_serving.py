@@ -27,6 +27,9 @@ The zips come from channels anyone may have made, so nothing in them is trusted:
 
 A path naming a directory gets its `index.html`; without its trailing slash it raises
 ZipDirectoryRedirectError so the caller redirects (relative links inside need the slash).
+
+Imports and uploads can refuse such a zip up front, with the same limits, so a zip that passes
+also plays: `check_zip_archive(path)` lists the problems in plain words ([] when fine).
 """
 
 from __future__ import annotations
@@ -270,3 +273,39 @@ def _read_small_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes
         raise DamagedZipArchiveError(
             f"{info.filename!r} gave {len(data)} bytes, declares {info.file_size}")
     return data
+
+
+MAX_PROBLEMS_LISTED = 10
+
+
+def check_zip_archive(archive_path: Path, *, require_index: bool = True) -> list[str]:
+    """Why an import or upload should refuse this zip (issue 6), in plain words; [] if none.
+
+    Checks what serving would refuse: not a zip, too many entries or bytes, a member too big
+    or too compressed, encrypted members; and what would never be served: names that are
+    absolute or climb out with `..`. With `require_index`, `index.html` must be at the top.
+    Members are not inflated (the file's checksum already vouches for its bytes).
+    """
+    try:
+        archive = zipfile.ZipFile(archive_path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return [f"not a readable zip file ({error})"]
+    with archive:
+        try:
+            index = index_archive(archive)
+        except ZipArchiveRefusedError as error:
+            return [str(error)]
+        problems = []
+        unsafe = [info.filename for info in archive.infolist()
+                  if not info.is_dir() and normalise_entry_name(info.filename) is None]
+        if unsafe:
+            problems.append(f"{len(unsafe)} file name(s) are absolute or climb out of the "
+                            f"archive with '..', e.g. {unsafe[0]!r}")
+        for info in index.members.values():
+            try:
+                check_member_info(info)
+            except ZipArchiveRefusedError as error:
+                problems.append(str(error))
+        if require_index and DIRECTORY_INDEX not in index.members:
+            problems.append(f"no {DIRECTORY_INDEX} at the top of the archive")
+    return problems[:MAX_PROBLEMS_LISTED]

@@ -200,6 +200,34 @@ def test_a_member_longer_than_it_declares_fails_its_crc(tmp_path: Path) -> None:
         read_member(path, "index.html")
 
 
+# --- checks for imports and uploads ----------------------------------------------------------
+
+def test_a_sound_app_archive_passes_the_check(tmp_path: Path) -> None:
+    assert zip_serving.check_zip_archive(write_zip(tmp_path, make_zip(APP_FILES))) == []
+
+
+def test_the_check_names_each_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MAX_MEMBER_SIZE", 4 * 1024**2)
+    path = write_zip(tmp_path, make_zip({
+        "site/index.html": b"<p>not at the top</p>", "../../escape.js": b"x",
+        "bomb.bin": bytes(2 * 1024**2), "big.bin": b"b" * (4 * 1024**2 + 1)}))
+    problems = zip_serving.check_zip_archive(path)
+    assert len(problems) == 4
+    assert "climb out" in problems[0] and "'../../escape.js'" in problems[0]
+    assert any("bomb.bin" in problem and "inflates" in problem for problem in problems)
+    assert any("big.bin" in problem and "declares" in problem for problem in problems)
+    assert problems[-1] == "no index.html at the top of the archive"
+    assert len(zip_serving.check_zip_archive(path, require_index=False)) == 3
+
+
+def test_the_check_refuses_what_is_no_zip_or_too_big(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "not a readable zip" in zip_serving.check_zip_archive(write_zip(tmp_path, b"nope"))[0]
+    monkeypatch.setattr(zip_serving, "MAX_ENTRIES", 2)
+    assert zip_serving.check_zip_archive(write_zip(tmp_path, make_zip(APP_FILES))) == [
+        "the archive has 4 entries; at most 2 are served"]
+
+
 # --- the sandbox origin's WSGI app -----------------------------------------------------------
 
 def call_app(path: str, *, method: str = "GET", **headers: str) -> tuple[str, dict[str, str],
@@ -316,3 +344,45 @@ def test_pages_frame_the_sandbox_origin_on_the_host_they_were_asked_for(
     settings.ZIP_PORT = zip_port
     request = RequestFactory().get("/", HTTP_HOST=host)
     assert zip_app.zip_origin(request)["zip_origin"]() == origin  # type: ignore[operator]
+
+
+# --- `kolibri-like start` runs it (kolibri_like/server.py) -----------------------------------
+
+@pytest.mark.parametrize(("flag", "setting", "expected"), [
+    (None, 0, 8001), (None, 9100, 9100), (9200, 9100, 9200)])
+def test_the_zip_port_is_the_flag_then_the_setting_then_the_next_port(
+        settings, flag: int | None, setting: int, expected: int) -> None:
+    from kolibri_like.server import parse_start_arguments, resolve_zip_port
+
+    settings.ZIP_PORT = setting
+    argv = ["--port", "8000"] + (["--zip-port", str(flag)] if flag else [])
+    assert resolve_zip_port(parse_start_arguments(argv)) == expected
+
+
+def test_start_serves_the_sandbox_origin_and_tells_the_pages(
+        settings, place_in_storage, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import urllib.request
+
+    from kolibri_like.server import start_sandbox_origin
+    from tests.servers import free_port
+
+    settings.ZIP_PORT = 0  # an override, so what start sets is undone after the test
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    port = free_port()
+    zip_server = start_sandbox_origin("127.0.0.1", port)
+    assert zip_server is not None
+    try:
+        assert settings.ZIP_PORT == port
+        url = f"http://127.0.0.1:{port}/zipcontent/{stored.checksum}.zip/js/app.js"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.read() == APP_FILES["js/app.js"]
+            assert "sandbox allow-scripts" in answer.headers["Content-Security-Policy"]
+        # A port already taken: the site still starts, and says why apps will not play.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            assert start_sandbox_origin("127.0.0.1", taken.getsockname()[1]) is None
+        assert "HTML5 apps and Flash will not play" in capsys.readouterr().err
+    finally:
+        zip_server.close()
