@@ -369,7 +369,8 @@ def start_from_argv(argv: list[str]) -> int:
     # servers it sees on the import page. Returns at once; without multicast it logs and retries.
     from channels.transfer.discovery import start_discovery, stop_discovery
 
-    discovery = start_discovery(arguments.host, arguments.port)
+    discovery = start_discovery(arguments.host, arguments.port,
+                                scheme="https" if arguments.https else "http")
     try:
         server.run()
     except (OSError, ValueError):

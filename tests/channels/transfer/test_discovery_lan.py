@@ -42,7 +42,8 @@ def report():
                       "addresses": snapshot.addresses,
                       "peers": [{"name": peer.name, "addresses": peer.addresses,
                                  "port": peer.port, "server_id": peer.server_id,
-                                 "version": peer.version, "path": peer.path}
+                                 "version": peer.version, "path": peer.path,
+                                 "urls": peer.urls}
                                 for peer in snapshot.peers]}), flush=True)
 
 discovery = start_discovery(host="0.0.0.0", port=int(sys.argv[1]),
@@ -211,15 +212,18 @@ IMPORT_PAGE_SCRIPT = """
 import re, sys, time
 import requests
 
-base_url, wanted, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+base_url, wanted, seconds, authority = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+# verify on each call: requests lets REQUESTS_CA_BUNDLE override a session's verify. With
+# --https the server's own certificate authority is trusted; plain http ignores it.
+options = {"timeout": 10, "verify": authority}
 session = requests.Session()
-login_page = session.get(base_url + "/login/", timeout=10)
+login_page = session.get(base_url + "/login/", **options)
 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text).group(1)
-session.post(base_url + "/login/", timeout=10, data={
-    "username": "admin", "password": "admin-pass", "csrfmiddlewaretoken": token})
+session.post(base_url + "/login/", headers={"Referer": base_url + "/login/"}, data={
+    "username": "admin", "password": "admin-pass", "csrfmiddlewaretoken": token}, **options)
 deadline = time.monotonic() + seconds
 while True:
-    html = session.get(base_url + "/admin/import/", timeout=10).text
+    html = session.get(base_url + "/admin/import/", **options).text
     if wanted in html or time.monotonic() > deadline:
         break
     time.sleep(0.5)
@@ -241,8 +245,9 @@ def server_environment(home: Path, server_name: str) -> dict[str, str]:
     return environment
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namespace_pair,
-                                                                          tmp_path):
+                                                                          tmp_path, scheme):
     (namespace_a, address_a, _link_a), (namespace_b, address_b, _link_b) = namespace_pair
     home = tmp_path / "server"
     home.mkdir()
@@ -252,7 +257,7 @@ def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namesp
         # No --host: the default (every interface) is what announces the LAN address.
         server = subprocess.Popen(
             ["ip", "netns", "exec", namespace_a, kolibri_like, "start", "--port", "8303",
-             "--no-consumer"],
+             "--no-consumer", *(["--https"] if scheme == "https" else [])],
             env=server_environment(home, "Room 4 server"), stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
     peers: list[subprocess.Popen[str]] = []
@@ -264,12 +269,14 @@ def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namesp
             time.sleep(0.2)
         peers.append(start_peer(namespace_b, tmp_path / "b", 8202, server_name="Library"))
         seen_by_b = report_of(peers[0])
-        assert [(peer["name"], peer["addresses"], peer["port"])
-                for peer in seen_by_b["peers"]] == [("Room 4 server", [address_a], 8303)]
+        assert [(peer["name"], peer["addresses"], peer["port"], peer["urls"])
+                for peer in seen_by_b["peers"]] == [
+            ("Room 4 server", [address_a], 8303, [f"{scheme}://{address_a}:8303"])]
 
         page = subprocess.run(
             ["ip", "netns", "exec", namespace_a, sys.executable, "-c", IMPORT_PAGE_SCRIPT,
-             "http://127.0.0.1:8303", f"http://{address_b}:8202", str(FIND_TIMEOUT_SECONDS)],
+             f"{scheme}://127.0.0.1:8303", f"http://{address_b}:8202",
+             str(FIND_TIMEOUT_SECONDS), str(home / "tls" / "ca.crt")],
             capture_output=True, text=True, timeout=FIND_TIMEOUT_SECONDS + REPORT_SLACK)
         assert page.returncode == 0, page.stderr
         section = re.search(r"<section[^>]*data-lan-servers.*?</section>", page.stdout,
