@@ -22,6 +22,7 @@ Headers, and why:
   nothing away.
 - No cookie is ever read or set and there are no sessions: plain WSGI, not Django's stack.
 - Stored files never change (named by MD5): a year of caching, and ETags for revalidation.
+- One byte range per request (storage.ranges), so a video inside an app can seek.
 
 `zip_origin` is the template context processor that tells the main site's pages where this
 origin is: the request's own host name (so a learner on the LAN reaches it) and ZIP_PORT.
@@ -38,7 +39,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from storage.paths import InvalidStorageNameError, storage_name, storage_path
-from storage.ranges import if_none_match_matches
+from storage.ranges import (
+    ByteRange,
+    UnsatisfiableRange,
+    if_none_match_matches,
+    if_range_allows_range,
+    parse_range_header,
+)
 from storage.zip_serving import (
     DamagedZipArchiveError,
     InvalidMemberPathError,
@@ -226,9 +233,23 @@ def serve_zip_member(environ: dict[str, Any], start_response: StartResponse, che
         return _text(start_response, environ, "500 Internal Server Error",
                      f"This app's archive is damaged ({error}); an admin can run "
                      f"`kolibri-like verifystorage --repair`.")
-    headers = [("Content-Type", member_content_type(opened.name)),
-               ("Content-Length", str(opened.size)), ("ETag", etag),
-               ("Cache-Control", IMMUTABLE_CACHE)]
+    headers = [("Content-Type", member_content_type(opened.name)), ("ETag", etag),
+               ("Cache-Control", IMMUTABLE_CACHE), ("Accept-Ranges", "bytes")]
+    decision = None
+    if environ.get("REQUEST_METHOD") == "GET" and if_range_allows_range(
+            environ.get("HTTP_IF_RANGE"), etag):
+        decision = parse_range_header(environ.get("HTTP_RANGE"), opened.size)
+    if isinstance(decision, UnsatisfiableRange):
+        opened.body.close()
+        return _text(start_response, environ, "416 Range Not Satisfiable",
+                     f"The file has {opened.size} bytes.",
+                     [("Content-Range", decision.content_range(opened.size))])
+    if isinstance(decision, ByteRange):
+        opened.body.select(decision.start, decision.length)
+        headers += [("Content-Range", decision.content_range(opened.size)),
+                    ("Content-Length", str(decision.length))]
+        return _answer(start_response, "206 Partial Content", headers, opened.body, environ)
+    headers.append(("Content-Length", str(opened.size)))
     return _answer(start_response, "200 OK", headers, opened.body, environ)
 
 

@@ -191,7 +191,9 @@ class MemberBody:
     """The bytes of one member as an iterable that closes the archive when done or closed.
 
     Counts what it yields: fewer bytes than declared is a damaged archive (zipfile itself
-    stops at the declared size, so more can never come out).
+    stops at the declared size, so more can never come out). `select(start, length)` before
+    iterating gives one byte range instead (a video inside an app seeks with Range); zipfile
+    checks the CRC when a read reaches the member's end.
     """
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
@@ -199,31 +201,47 @@ class MemberBody:
         self.archive = archive
         self.info = info
         self.preloaded = preloaded
+        self.start = 0
+        self.length = info.file_size
+
+    def select(self, start: int, length: int) -> None:
+        if start < 0 or length < 0 or start + length > self.info.file_size:
+            raise ValueError(f"bytes {start}+{length} are outside {self.info.file_size}")
+        self.start, self.length = start, length
 
     def __iter__(self) -> Iterator[bytes]:
         if self.preloaded is not None:
-            yield self.preloaded
+            yield self.preloaded[self.start:self.start + self.length]
             return
         produced = 0
         try:
             with self.archive.open(self.info) as member_file:
-                for chunk in _chunks(member_file):
+                if self.start:
+                    # Deflated data cannot be entered midway: zipfile inflates up to `start`.
+                    member_file.seek(self.start)
+                for chunk in _chunks(member_file, self.length):
                     produced += len(chunk)
                     yield chunk
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
             raise DamagedZipArchiveError(f"{self.info.filename!r}: {error}") from error
         finally:
             self.close()
-        if produced != self.info.file_size:
+        if produced != self.length:
             raise DamagedZipArchiveError(
-                f"{self.info.filename!r} gave {produced} bytes, declares {self.info.file_size}")
+                f"{self.info.filename!r} gave {produced} bytes, declares {self.length}"
+                + (f" from byte {self.start}" if self.start else ""))
 
     def close(self) -> None:
         self.archive.close()
 
 
-def _chunks(member_file: IO[bytes]) -> Iterator[bytes]:
-    while chunk := member_file.read(STREAM_CHUNK_SIZE):
+def _chunks(member_file: IO[bytes], length: int) -> Iterator[bytes]:
+    remaining = length
+    while remaining > 0:
+        chunk = member_file.read(min(STREAM_CHUNK_SIZE, remaining))
+        if not chunk:
+            return
+        remaining -= len(chunk)
         yield chunk
 
 

@@ -271,6 +271,25 @@ def test_the_app_serves_members_with_a_sandbox_policy_and_long_caching(place_in_
     assert other["content-type"] == "text/html; charset=utf-8"
 
 
+@pytest.mark.parametrize("memory_limit", [zip_serving.MEMORY_READ_LIMIT, 1000])
+def test_the_app_serves_one_byte_range_of_a_member(
+        place_in_storage, monkeypatch: pytest.MonkeyPatch, memory_limit: int) -> None:
+    monkeypatch.setattr(zip_serving, "MEMORY_READ_LIMIT", memory_limit)  # 1000: streamed
+    video = bytes(range(256)) * 400
+    stored = place_in_storage(make_zip({"media/clip.mp4": video}), "zip")
+    url = f"/zipcontent/{stored.checksum}.zip/media/clip.mp4"
+    status, headers, body = call_app(url, range="bytes=70000-70099")
+    assert status == "206 Partial Content" and body == video[70000:70100]
+    assert headers["content-range"] == f"bytes 70000-70099/{len(video)}"
+    assert headers["content-length"] == "100" and headers["content-type"] == "video/mp4"
+    assert call_app(url, range="bytes=-10")[2] == video[-10:]
+    status, headers, _body = call_app(url, range=f"bytes={len(video)}-")
+    assert status.startswith("416") and headers["content-range"] == f"bytes */{len(video)}"
+    # A Range for another version of the file (If-Range) gets the whole file.
+    status, _headers, body = call_app(url, range="bytes=0-9", if_range='"other"')
+    assert status == "200 OK" and body == video
+
+
 def test_the_app_redirects_to_folders_and_serves_their_index(place_in_storage) -> None:
     stored = place_in_storage(make_zip(APP_FILES), "zip")
     base = f"/zipcontent/{stored.checksum}.zip"
