@@ -405,3 +405,41 @@ def test_start_serves_the_sandbox_origin_and_tells_the_pages(
         assert "HTML5 apps and Flash will not play" in capsys.readouterr().err
     finally:
         zip_server.close()
+
+
+def test_with_https_the_sandbox_origin_is_https_too(settings, place_in_storage,
+                                                    tmp_path: Path) -> None:
+    """An http frame inside an https page would be blocked as mixed content."""
+    import ssl
+    import time
+    import urllib.error
+    import urllib.request
+
+    from kolibri_like.server import start_sandbox_origin
+    from kolibri_like.tls import ensure_certificate
+    from tests.servers import free_port
+
+    settings.ZIP_PORT = 0
+    settings.ALLOWED_HOSTS = ["*"]
+    stored = place_in_storage(make_zip(APP_FILES), "zip")
+    paths = ensure_certificate(tmp_path / "tls", ["127.0.0.1"], common_name="test")
+    assert paths.authority is not None
+    port = free_port()
+    zip_server = start_sandbox_origin("127.0.0.1", port, paths)
+    trusting = ssl.create_default_context(cafile=str(paths.authority))
+    url = f"https://127.0.0.1:{port}/zipcontent/{stored.checksum}.zip/index.html"
+    try:
+        deadline = time.monotonic() + 10  # cheroot binds in the server's own thread
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5, context=trusting) as answer:
+                    assert answer.read() == APP_FILES["index.html"]
+                break
+            except (ConnectionError, urllib.error.URLError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        zip_server.close()
+    page_request = RequestFactory().get("/", HTTP_HOST="127.0.0.1:8443", secure=True)
+    assert zip_app.zip_origin_for(page_request) == f"https://127.0.0.1:{port}"
