@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, require_chromium
+from tests.browser import CHROMIUM_ARGS, require_chromium, screenshot_path
 from tests.servers import ServerProcess, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -199,6 +199,7 @@ def test_an_html5_app_plays_from_the_sandbox_origin_and_cannot_reach_the_site(
         assert page.evaluate(
             "document.querySelector('iframe[data-player-app]').contentDocument") is None
         assert "parent_secret=s3cret" in page.evaluate("document.cookie")
+        page.screenshot(path=str(screenshot_path("html5-app.png")))
 
 
 def test_a_flash_movie_plays_through_ruffle_on_the_sandbox_origin(
@@ -218,3 +219,15 @@ def test_a_flash_movie_plays_through_ruffle_on_the_sandbox_origin(
         assert (metadata["width"], metadata["height"], metadata["swfVersion"]) == (
             MOVIE_WIDTH, MOVIE_HEIGHT, MOVIE_VERSION)
         assert metadata["backgroundColor"].lower() == "#336699"
+        page.screenshot(path=str(screenshot_path("flash-movie.png")))
+        # Drawn, not just parsed: the middle of the frame shows the movie's background colour.
+        # Ruffle draws on its own schedule after loadedmetadata, so look until it has.
+        from PIL import Image
+
+        for _attempt in range(50):
+            shot = Image.open(BytesIO(frame_element.screenshot())).convert("RGB")
+            middle = shot.getpixel((shot.width // 2, shot.height // 2))
+            if middle == (0x33, 0x66, 0x99):
+                break
+            page.wait_for_timeout(100)
+        assert middle == (0x33, 0x66, 0x99)
