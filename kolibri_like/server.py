@@ -8,6 +8,8 @@
    and start it again if it dies.
 3. Print the addresses learners type (every non-loopback IPv4 address when bound to all), serve
    the WSGI application with waitress until SIGINT/SIGTERM, then stop the consumer.
+4. Beside it, from a thread, the sandbox origin for HTML5 apps and Flash
+   (`kolibri_like/zip_app.py`) on `--zip-port` (default: the port + 1).
 """
 
 from __future__ import annotations
