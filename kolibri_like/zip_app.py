@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 from storage.paths import InvalidStorageNameError, storage_name, storage_path
 from storage.ranges import (
@@ -222,7 +223,8 @@ def serve_zip_member(environ: dict[str, Any], start_response: StartResponse, che
         opened = open_zip_member(archive_path, member)
     except ZipDirectoryRedirectError as redirect:
         return _text(start_response, environ, "301 Moved Permanently", "A folder.",
-                     [("Location", f"/zipcontent/{checksum}.{extension}/{redirect.directory}")])
+                     [("Location", f"/zipcontent/{checksum}.{extension}/"
+                                   f"{quote(redirect.directory)}")])  # headers are latin-1
     except (InvalidMemberPathError, ZipMemberNotFoundError):
         return _text(start_response, environ, "404 Not Found",
                      "No such file in this app. Check the address.")

@@ -299,6 +299,10 @@ def test_the_app_redirects_to_folders_and_serves_their_index(place_in_storage) -
     status, headers, _body = call_app(base + "/games")
     assert status.startswith("301") and headers["location"] == base + "/games/"
     assert call_app(base + "/games/")[2] == APP_FILES["games/index.html"]
+    unicode = place_in_storage(make_zip({"jeux/café/index.html": b"cafe"}), "zip")
+    status, headers, _body = call_app(f"/zipcontent/{unicode.checksum}.zip/jeux/café")
+    assert headers["location"] == f"/zipcontent/{unicode.checksum}.zip/jeux/caf%C3%A9/"
+    assert call_app(f"/zipcontent/{unicode.checksum}.zip/jeux/café/")[2] == b"cafe"
 
 
 @pytest.mark.parametrize("member", ["../../../../etc/passwd", "..%2Findex.html", "/index.html",
