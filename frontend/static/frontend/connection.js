@@ -53,7 +53,7 @@
     banner.hidden = true;
     // Inline so the banner needs no stylesheet: it may show when site.css could not load.
     banner.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:1000;" +
-      "display:flex;flex-wrap:wrap;gap:0.5rem 1rem;align-items:center;justify-content:center;" +
+      "display:none;flex-wrap:wrap;gap:0.5rem 1rem;align-items:center;justify-content:center;" +
       "padding:0.75rem 1rem;background:#1f2933;color:#fff;font-size:1rem;line-height:1.4;" +
       "box-shadow:0 -2px 8px rgba(0,0,0,0.25);";
     bannerText = document.createElement("span");
@@ -69,7 +69,7 @@
   }
 
   function showBanner(message) {
-    // The [hidden] rule loses to display:flex, so hide with the style too.
+    // The [hidden] attribute loses to an inline display, so the style shows and hides it too.
     bannerText.textContent = message;
     banner.hidden = false;
     banner.style.display = "flex";
