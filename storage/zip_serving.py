@@ -25,6 +25,9 @@ The zips come from channels anyone may have made, so nothing in them is trusted:
     finally:
         member.body.close()
 
+Each thread keeps its last few archives open (see ARCHIVES_KEPT_PER_THREAD): a member's body
+is read in the thread that opened it.
+
 A path naming a directory gets its `index.html`; without its trailing slash it raises
 ZipDirectoryRedirectError so the caller redirects (relative links inside need the slash).
 
@@ -34,9 +37,12 @@ also plays: `check_zip_archive(path)` lists the problems in plain words ([] when
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -188,12 +194,13 @@ def resolve_member_name(index: ZipArchiveIndex, requested: str) -> str:
 
 
 class MemberBody:
-    """The bytes of one member as an iterable that closes the archive when done or closed.
+    """The bytes of one member as an iterable for a WSGI answer.
 
     Counts what it yields: fewer bytes than declared is a damaged archive (zipfile itself
     stops at the declared size, so more can never come out). `select(start, length)` before
     iterating gives one byte range instead (a video inside an app seeks with Range); zipfile
-    checks the CRC when a read reaches the member's end.
+    checks the CRC when a read reaches the member's end. `close()` (the server calls it, also
+    when the client went away) closes the member; the archive stays in the thread's cache.
     """
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
@@ -203,6 +210,7 @@ class MemberBody:
         self.preloaded = preloaded
         self.start = 0
         self.length = info.file_size
+        self._reading: Generator[bytes, None, None] | None = None
 
     def select(self, start: int, length: int) -> None:
         if start < 0 or length < 0 or start + length > self.info.file_size:
@@ -211,8 +219,11 @@ class MemberBody:
 
     def __iter__(self) -> Iterator[bytes]:
         if self.preloaded is not None:
-            yield self.preloaded[self.start:self.start + self.length]
-            return
+            return iter([self.preloaded[self.start:self.start + self.length]])
+        self._reading = self._read()
+        return self._reading
+
+    def _read(self) -> Generator[bytes, None, None]:
         produced = 0
         try:
             with self.archive.open(self.info) as member_file:
@@ -222,17 +233,17 @@ class MemberBody:
                 for chunk in _chunks(member_file, self.length):
                     produced += len(chunk)
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError,
+                ValueError) as error:
             raise DamagedZipArchiveError(f"{self.info.filename!r}: {error}") from error
-        finally:
-            self.close()
         if produced != self.length:
             raise DamagedZipArchiveError(
                 f"{self.info.filename!r} gave {produced} bytes, declares {self.length}"
                 + (f" from byte {self.start}" if self.start else ""))
 
     def close(self) -> None:
-        self.archive.close()
+        if self._reading is not None:
+            self._reading.close()
 
 
 def _chunks(member_file: IO[bytes], length: int) -> Iterator[bytes]:
@@ -253,32 +264,75 @@ class OpenedZipMember:
     body: MemberBody
 
 
-def open_zip_member(archive_path: Path, requested: str) -> OpenedZipMember:
-    """Find and open one member of the zip at `archive_path`; see the module doc.
+# Opening a zip parses its whole central directory (18 ms for 5,000 entries here), which
+# would be paid again by each of the hundreds of requests one app's page makes. Each server
+# thread keeps its last few archives open. A ZipFile is used only by the thread that opened it
+# (zipfile's shared file position is not safe across threads), and that is the thread that
+# reads the body: waitress and cheroot iterate an answer in the worker thread that made it.
+ARCHIVES_KEPT_PER_THREAD = 3
+_per_thread = threading.local()
+ArchiveKey = tuple[str, int, int, int]
 
-    The caller iterates `body` (or closes it) so the archive gets closed.
-    """
-    requested = normalise_member_path(requested)
+
+def _thread_archives() -> OrderedDict[ArchiveKey, tuple[zipfile.ZipFile, ZipArchiveIndex]]:
+    archives = getattr(_per_thread, "archives", None)
+    if archives is None:
+        archives = _per_thread.archives = OrderedDict()
+    return archives
+
+
+def _open_archive(archive_path: Path) -> tuple[zipfile.ZipFile, ZipArchiveIndex]:
+    """The archive and its index, from this thread's cache or opened and indexed now."""
+    archives = _thread_archives()
+    try:
+        stat = os.stat(archive_path)
+    except FileNotFoundError as error:
+        for key in [key for key in archives if key[0] == str(archive_path)]:
+            archives.pop(key)[0].close()  # deleted (the collector): let its space go
+        raise ZipMemberNotFoundError(f"no archive at {archive_path}") from error
+    key = (str(archive_path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if key in archives:
+        archives.move_to_end(key)
+        return archives[key]
     try:
         archive = zipfile.ZipFile(archive_path)
     except FileNotFoundError as error:
         raise ZipMemberNotFoundError(f"no archive at {archive_path}") from error
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise DamagedZipArchiveError(f"{archive_path} is not a readable zip: {error}") from error
     try:
         index = index_archive(archive)
-        name = resolve_member_name(index, requested)
-        info = index.members[name]
-        check_member_info(info)
-        preloaded = None
-        if info.file_size <= MEMORY_READ_LIMIT:
-            preloaded = _read_small_member(archive, info)
-            archive.close()  # everything is in memory: no reason to hold the file open
-        return OpenedZipMember(name=name, size=info.file_size, crc=info.CRC,
-                               body=MemberBody(archive, info, preloaded))
     except BaseException:
         archive.close()
         raise
+    archives[key] = (archive, index)
+    while len(archives) > ARCHIVES_KEPT_PER_THREAD:
+        archives.popitem(last=False)[1][0].close()
+    return archive, index
+
+
+def forget_open_archives() -> None:
+    """Close the archives this thread keeps open (tests; a thread that is done)."""
+    archives = _thread_archives()
+    while archives:
+        archives.popitem()[1][0].close()
+
+
+def open_zip_member(archive_path: Path, requested: str) -> OpenedZipMember:
+    """Find and open one member of the zip at `archive_path`; see the module doc.
+
+    The caller iterates `body` (or closes it), in this thread.
+    """
+    requested = normalise_member_path(requested)
+    archive, index = _open_archive(archive_path)
+    name = resolve_member_name(index, requested)
+    info = index.members[name]
+    check_member_info(info)
+    preloaded = None
+    if info.file_size <= MEMORY_READ_LIMIT:
+        preloaded = _read_small_member(archive, info)
+    return OpenedZipMember(name=name, size=info.file_size, crc=info.CRC,
+                           body=MemberBody(archive, info, preloaded))
 
 
 def _read_small_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -7,7 +7,7 @@ import io
 import struct
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -60,6 +60,12 @@ def patch_central_sizes(data: bytes, *, file_size: int) -> bytes:
     """Make the (only) central directory entry declare `file_size` uncompressed bytes."""
     position = data.index(b"PK\x01\x02")
     return data[:position + 24] + struct.pack("<I", file_size) + data[position + 28:]
+
+
+@pytest.fixture(autouse=True)
+def no_archives_left_open() -> Iterator[None]:
+    yield
+    zip_serving.forget_open_archives()
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -146,6 +152,49 @@ def test_large_members_stream_in_chunks(tmp_path: Path,
     assert member.body.preloaded is None
     chunks = list(member.body)
     assert len(chunks) == 4 and b"".join(chunks) == data
+
+
+def test_each_thread_keeps_its_last_archives_open(tmp_path: Path) -> None:
+    import threading
+
+    paths = []
+    for number in range(zip_serving.ARCHIVES_KEPT_PER_THREAD + 1):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        paths.append(write_zip(folder, make_zip({"index.html": b"%d" % number})))
+    first = open_zip_member(paths[0], "index.html").body.archive
+    assert open_zip_member(paths[0], "").body.archive is first  # parsed once
+    other_thread: list[zipfile.ZipFile] = []
+    worker = threading.Thread(target=lambda: other_thread.append(
+        open_zip_member(paths[0], "index.html").body.archive))
+    worker.start()
+    worker.join()
+    assert other_thread[0] is not first  # never shared between threads
+    for path in paths[1:]:
+        assert read_member(path, "index.html") == path.parent.name.encode()
+    assert first.fp is None  # the oldest was closed to make room
+    assert read_member(paths[0], "index.html") == b"0"  # and opens again when asked
+
+
+def test_a_deleted_archive_is_not_found_and_let_go(tmp_path: Path) -> None:
+    path = write_zip(tmp_path, make_zip(APP_FILES))
+    archive = open_zip_member(path, "index.html").body.archive
+    path.unlink()
+    with pytest.raises(ZipMemberNotFoundError):
+        open_zip_member(path, "index.html")
+    assert archive.fp is None
+
+
+def test_closing_a_body_midway_leaves_the_archive_usable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zip_serving, "MEMORY_READ_LIMIT", 1024)
+    data = bytes(range(256)) * 1024
+    path = write_zip(tmp_path, make_zip({"big.bin": data}))
+    member = open_zip_member(path, "big.bin")
+    chunks = iter(member.body)
+    assert next(chunks) == data[:zip_serving.STREAM_CHUNK_SIZE]
+    member.body.close()  # the client went away
+    assert read_member(path, "big.bin") == data
 
 
 # --- zip bombs and lies ----------------------------------------------------------------------
