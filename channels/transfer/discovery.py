@@ -50,9 +50,15 @@ STOP_TIMEOUT_SECONDS = 10.0
 # A LAN has a handful of servers; a flood of fake announcements cannot grow memory past this.
 MAX_PEERS = 64
 MAX_TXT_VALUE_LENGTH = 200
+# "Name (2)" ... "Name (20)": past that the network is odd enough for the admin to pick a name.
+MAX_NAME_NUMBER = 20
 DNS_LABEL_BYTES = 63
 SERVER_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 SERVER_ID_FILE = "server-id"
+
+
+class NameTakenError(Exception):
+    """Every name we may take on this LAN is already announced by another server."""
 
 
 @dataclass(frozen=True)
@@ -100,23 +106,27 @@ class Announcement:
     properties: dict[str, str] = field(default_factory=dict)
 
 
-def instance_name(server_name: str) -> str:
+def instance_name(server_name: str, number: int = 1) -> str:
     """SERVER_NAME as a DNS-SD instance label: dots would split it into labels, control
-    characters are not allowed, and a label holds at most 63 bytes of UTF-8."""
+    characters are not allowed, and a label holds at most 63 bytes of UTF-8. Number 2 and up
+    is for a name another server on the LAN already uses: "Room 4 (2)"."""
     cleaned = "".join(" " if char.isspace() else char for char in server_name
                       if char.isprintable() or char.isspace())
     cleaned = " ".join(cleaned.replace(".", "-").split()) or "kolibri-like"
-    return cleaned.encode()[:DNS_LABEL_BYTES].decode(errors="ignore").strip() or "kolibri-like"
+    suffix = f" ({number})" if number > 1 else ""
+    room = DNS_LABEL_BYTES - len(suffix.encode())
+    return (cleaned.encode()[:room].decode(errors="ignore").strip() or "kolibri-like") + suffix
 
 
-def build_service_info(announcement: Announcement, addresses: Sequence[str]) -> Any:
+def build_service_info(announcement: Announcement, addresses: Sequence[str],
+                       number: int = 1) -> Any:
     """The zeroconf ServiceInfo that announces us; the host name is our own (not the machine's)
     so that it never clashes with the A records avahi publishes for the machine."""
     from zeroconf import ServiceInfo
 
     return ServiceInfo(
         SERVICE_SUBTYPE,
-        f"{instance_name(announcement.server_name)}.{SERVICE_TYPE}",
+        f"{instance_name(announcement.server_name, number)}.{SERVICE_TYPE}",
         port=announcement.port,
         properties={"txtvers": "1", "version": announcement.version,
                     "server_id": announcement.server_id, "path": announcement.path,
@@ -158,6 +168,24 @@ def peer_from_service_info(info: Any, now: datetime) -> Peer | None:
                 server_id=server_id if SERVER_ID_PATTERN.fullmatch(server_id) else "",
                 version=text_property("version"), path=text_property("path") or "/",
                 scheme="https" if text_property("scheme") == "https" else "http")
+
+
+def txt_values(raw: bytes) -> dict[str, str]:
+    """A TXT record's rdata (length-prefixed "key=value" strings) as a dict; what does not
+    decode is left out."""
+    values: dict[str, str] = {}
+    position = 0
+    while position < len(raw):
+        length = raw[position]
+        item = raw[position + 1:position + 1 + length]
+        position += 1 + length
+        key, separator, value = item.partition(b"=")
+        if separator:
+            try:
+                values.setdefault(key.decode("ascii").lower(), value.decode())
+            except UnicodeDecodeError:
+                continue
+    return values
 
 
 def shown_name(service_name: str) -> str:
@@ -258,6 +286,7 @@ class LanDiscovery:
         self._browser: Any = None
         self._info: Any = None
         self._bound: list[str] | None = None
+        self._name_number = 1
         self._logged_problem = ""
         # Readers take this reference without a lock: it is replaced whole, never changed.
         self.snapshot = DiscoverySnapshot(state="starting")
@@ -282,6 +311,7 @@ class LanDiscovery:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._check_name_conflict()
                 self._follow_addresses()
                 self._refresh_peers()
             except Exception as error:  # noqa: BLE001 - discovery must never take the server down
@@ -301,9 +331,8 @@ class LanDiscovery:
             return
         zeroconf = self._zeroconf_factory(addresses)
         self._zeroconf = zeroconf
-        info = build_service_info(self.announcement, addresses)
-        zeroconf.register_service(info, allow_name_change=True)
-        self._info = info
+        self._info = self._register(zeroconf, addresses)
+        info = self._info
         from zeroconf import ServiceBrowser
 
         self._browser = ServiceBrowser(zeroconf, SERVICE_SUBTYPE, handlers=[self._on_change])
@@ -312,6 +341,41 @@ class LanDiscovery:
         logger.info("announcing %r on the LAN at %s port %s", info.name, ", ".join(addresses),
                     self.announcement.port)
         self._publish(state="running")
+
+    def _register(self, zeroconf: Any, addresses: list[str]) -> Any:
+        """Register under SERVER_NAME, or "SERVER_NAME (2)", (3)... when probing finds the name
+        taken. (zeroconf's own renaming would put the subtype's labels into the name.)"""
+        from zeroconf import NonUniqueNameException
+
+        for _attempt in range(MAX_NAME_NUMBER):
+            info = build_service_info(self.announcement, addresses, self._name_number)
+            try:
+                zeroconf.register_service(info, allow_name_change=False)
+                return info
+            except NonUniqueNameException:
+                self._name_number = self._name_number % MAX_NAME_NUMBER + 1
+        raise NameTakenError(f"{MAX_NAME_NUMBER} names like {self.announcement.server_name!r} "
+                             f"are taken on this network; set SERVER_NAME to another name")
+
+    def _check_name_conflict(self) -> None:
+        """Two servers that start at the same moment may both probe a free name and take it
+        (python-zeroconf settles no conflict after probing). Each then holds the other's TXT
+        record under the shared name; the one with the greater server id moves to the next
+        number, and the next _follow_addresses registers it there."""
+        zeroconf, info = self._zeroconf, self._info
+        if zeroconf is None or info is None:
+            return
+        from zeroconf.const import _CLASS_IN, _TYPE_TXT
+
+        ours = self.announcement.server_id
+        for record in zeroconf.cache.get_all_by_details(info.name, _TYPE_TXT, _CLASS_IN):
+            other = txt_values(record.text).get("server_id", "")
+            if SERVER_ID_PATTERN.fullmatch(other) and other < ours:
+                logger.warning("another server (%s) also announces %r; moving to the next name",
+                               other, shown_name(info.name))
+                self._name_number = self._name_number % MAX_NAME_NUMBER + 1
+                self._bound = None
+                return
 
     def _on_change(self, zeroconf: Any, service_type: str, name: str, state_change: Any) -> None:
         """zeroconf's browser thread: look the peer up (bounded wait) or forget it."""

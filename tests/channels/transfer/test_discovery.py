@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from zeroconf import ServiceInfo, ServiceStateChange
+from zeroconf import NonUniqueNameException, ServiceInfo, ServiceStateChange
 
 from channels.transfer import discovery
 from channels.transfer.discovery import (
@@ -21,6 +21,7 @@ from channels.transfer.discovery import (
     build_service_info,
     instance_name,
     load_server_id,
+    txt_values,
     peer_from_service_info,
     start_discovery,
     usable_ipv4,
@@ -70,6 +71,18 @@ def test_it_announces_our_subtype_with_name_port_and_txt_records():
 def test_it_makes_server_name_a_valid_instance_label(server_name, expected):
     assert instance_name(server_name) == expected
     assert len(instance_name(server_name).encode()) <= 63
+
+
+def test_a_taken_name_gets_a_number_that_fits_the_label():
+    assert instance_name("Room 4", 2) == "Room 4 (2)"
+    assert instance_name("x" * 80, 12) == "x" * 58 + " (12)"
+
+
+def test_txt_records_are_read_from_their_wire_form():
+    assert txt_values(b"\x09version=1\x0dserver_id=abc\x03bad\x05path=") == {
+        "version": "1", "server_id": "abc", "path": ""}
+    assert txt_values(b"\x0cserver_id=\xff\xfe") == {}
+    assert txt_values(b"\x20short") == {}  # a length past the end
 
 
 def test_what_we_announce_reads_back_as_a_peer():
@@ -208,3 +221,56 @@ def test_no_network_address_is_a_state_not_an_error():
     finally:
         lan.stop(timeout=WAIT_SECONDS)
     assert opened == []
+
+
+class TakenNamesZeroconf:
+    """Probing finds the first `taken` names already announced on the LAN."""
+
+    def __init__(self, taken: int) -> None:
+        self.taken = taken
+        self.registered: list[str] = []
+
+    def register_service(self, info: ServiceInfo, allow_name_change: bool = False) -> None:
+        assert not allow_name_change  # zeroconf's renaming garbles subtype names
+        if self.taken:
+            self.taken -= 1
+            raise NonUniqueNameException
+        self.registered.append(info.name)
+
+
+def test_a_name_taken_at_probing_moves_to_the_next_number():
+    lan = LanDiscovery(announcement("Room 4"), lambda: [])
+    zeroconf = TakenNamesZeroconf(taken=2)
+    info = lan._register(zeroconf, ["192.168.1.10"])
+    assert zeroconf.registered == [info.name] == ["Room 4 (3)._http._tcp.local."]
+
+
+def test_when_every_name_is_taken_the_admin_is_told_to_pick_another():
+    lan = LanDiscovery(announcement("Room 4"), lambda: [])
+    with pytest.raises(discovery.NameTakenError, match="SERVER_NAME"):
+        lan._register(TakenNamesZeroconf(taken=1000), ["192.168.1.10"])
+
+
+class SharedNameZeroconf:
+    """The mDNS cache after two servers took one name at the same moment: both TXT records."""
+
+    def __init__(self, name: str, server_ids: list[str]) -> None:
+        texts = [build_service_info(announcement(server_id=server_id), ["10.0.0.1"]).text
+                 for server_id in server_ids]
+        self.cache = self
+        self.records = {name.lower(): texts}
+
+    def get_all_by_details(self, name: str, type_: int, class_: int) -> list:
+        assert (type_, class_) == (16, 1)  # TXT, IN
+        return [type("Record", (), {"text": text})() for text in self.records.get(name.lower(), [])]
+
+
+@pytest.mark.parametrize(("other_id", "moves"), [("1" * 32, True), ("f" * 32, False)])
+def test_of_two_servers_sharing_a_name_the_greater_id_moves(other_id, moves):
+    ours = "8" * 32
+    lan = LanDiscovery(announcement("School server", server_id=ours), lambda: [])
+    lan._info = build_service_info(announcement("School server", server_id=ours), ["10.0.0.1"])
+    lan._zeroconf = SharedNameZeroconf(lan._info.name, [ours, other_id])
+    lan._bound = ["10.0.0.1"]
+    lan._check_name_conflict()
+    assert (lan._name_number, lan._bound) == ((2, None) if moves else (1, ["10.0.0.1"]))

@@ -52,11 +52,11 @@ deadline = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < deadline and not current_snapshot().peers:
     time.sleep(0.1)
 report()
-# Go on announcing until the test closes stdin; each line it sends means "wait until no peer
-# is listed any more (or the same deadline again), then report".
-for _line in sys.stdin:
+# Go on announcing until the test closes stdin. A line "gone?" means "wait until no peer is
+# listed any more (or the same deadline again), then report"; "now?" means report at once.
+for line in sys.stdin:
     deadline = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < deadline and current_snapshot().peers:
+    while line.strip() == "gone?" and time.monotonic() < deadline and current_snapshot().peers:
         time.sleep(0.1)
     report()
 stop_discovery(discovery)
@@ -126,6 +126,13 @@ def report_of(process: subprocess.Popen[str]) -> dict:
     return json.loads(line)
 
 
+def ask(process: subprocess.Popen[str], question: str) -> dict:
+    assert process.stdin is not None
+    process.stdin.write(question + "\n")
+    process.stdin.flush()
+    return report_of(process)
+
+
 def finish(processes: list[subprocess.Popen[str]]) -> None:
     for process in processes:
         if process.stdin is not None and not process.stdin.closed:
@@ -177,6 +184,38 @@ def test_a_server_with_zeroconf_disabled_is_not_found(namespace_pair, tmp_path):
     assert listening["state"] == "running"
     assert listening["peers"] == []
     assert not (tmp_path / "a" / "server-id").exists()
+
+
+def test_two_servers_with_one_name_end_up_with_two(namespace_pair, tmp_path):
+    """Imaged school boxes often share a host name, the default SERVER_NAME, and start together
+    after a power cut: both may take the name before either hears the other."""
+    (namespace_a, address_a, _link_a), (namespace_b, address_b, _link_b) = namespace_pair
+    processes = [start_peer(namespace, tmp_path / name, port, server_name="School server",
+                            recheck_seconds=1)
+                 for namespace, name, port in ((namespace_a, "a", 8101), (namespace_b, "b", 8202))]
+    try:
+        reports = [report_of(process) for process in processes]
+        deadline = time.monotonic() + FIND_TIMEOUT_SECONDS
+        while not settled(reports) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            reports = [ask(process, "now?") for process in processes]
+    finally:
+        finish(processes)
+    seen_by_a, seen_by_b = reports
+    assert {seen_by_a["announced_as"], seen_by_b["announced_as"]} == {
+        "School server", "School server (2)"}, reports
+    assert [(peer["name"], peer["addresses"]) for peer in seen_by_a["peers"]] == [
+        (seen_by_b["announced_as"], [address_b])], reports
+    assert [(peer["name"], peer["addresses"]) for peer in seen_by_b["peers"]] == [
+        (seen_by_a["announced_as"], [address_a])], reports
+
+
+def settled(reports: list[dict]) -> bool:
+    """Each side announces its own name and lists the other under that name."""
+    first, second = reports
+    return (first["announced_as"] != second["announced_as"]
+            and [peer["name"] for peer in first["peers"]] == [second["announced_as"]]
+            and [peer["name"] for peer in second["peers"]] == [first["announced_as"]])
 
 
 def wait_for_file(path: Path) -> bool:
@@ -289,10 +328,7 @@ def test_kolibri_like_start_announces_itself_lists_peers_and_says_goodbye(namesp
         # when the records expire (RECORD_TTL_SECONDS, longer than this wait).
         os.killpg(server.pid, signal.SIGTERM)
         assert server.wait(timeout=30) == 0, log_path.read_text()
-        assert peers[0].stdin is not None
-        peers[0].stdin.write("gone?\n")
-        peers[0].stdin.flush()
-        assert report_of(peers[0])["peers"] == []
+        assert ask(peers[0], "gone?")["peers"] == []
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
