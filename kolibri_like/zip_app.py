@@ -3,10 +3,11 @@
 `kolibri-like start` serves it on `--zip-port` (default: the server's port + 1). Another port
 is another origin, so an app's scripts cannot read the main site's cookies, DOM or API. The
 main page frames it (`frontend/players/html5.html`, `players/flash.html`) with
-`sandbox="allow-scripts"` and no `allow-same-origin`, and every answer here carries the same
-`sandbox` in its Content-Security-Policy: an app runs in an opaque origin even when opened
-directly, so apps cannot share storage with each other or register a service worker that
-would answer for every other app.
+`sandbox="allow-scripts"` (apps also `allow-forms`) and no `allow-same-origin`, and every
+answer here carries a `sandbox` in its Content-Security-Policy too: an app runs in an opaque
+origin even when opened directly, so apps cannot share storage with each other or register a
+service worker that would answer for every other app. (Kolibri frames its zip origin with
+`allow-same-origin`; issue 6 asks for the stricter choice, at the cost of `localStorage`.)
 
     GET /zipcontent/<md5>.zip/<member path>   a member of an HTML5 app (`.h5p` alike);
                                               `<md5>.zip/` and `dir/` serve `index.html`
