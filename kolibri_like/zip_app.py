@@ -6,8 +6,9 @@ main page frames it (`frontend/players/html5.html`, `players/flash.html`) with
 `sandbox="allow-scripts"` (apps also `allow-forms`) and no `allow-same-origin`, and every
 answer here carries a `sandbox` in its Content-Security-Policy too: an app runs in an opaque
 origin even when opened directly, so apps cannot share storage with each other or register a
-service worker that would answer for every other app. (Kolibri frames its zip origin with
-`allow-same-origin`; issue 6 asks for the stricter choice, at the cost of `localStorage`.)
+service worker that would answer for every other app. The cost: `localStorage` and cookies
+are refused inside an app (Kolibri's renderer sandboxes the same way and stands in for them
+with its "hashi" library; we have no such stand-in yet).
 
     GET /zipcontent/<md5>.zip/<member path>   a member of an HTML5 app (`.h5p` alike);
                                               `<md5>.zip/` and `dir/` serve `index.html`
