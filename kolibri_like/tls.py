@@ -330,6 +330,56 @@ def certificate_for_start(certificate: Path | None, private_key: Path | None, *,
                               common_name=settings.SERVER_NAME, announce=announce)
 
 
+def lazy_handshake_adapter(certificate: Path, private_key: Path) -> Any:
+    """cheroot's TLS adapter, with the handshake moved out of cheroot's accept loop.
+
+    cheroot shakes hands right after accepting, in the one thread that accepts every
+    connection: a client that connects and goes quiet (a tablet leaving the Wi-Fi
+    mid-handshake) held up every new connection for the whole timeout (measured: 30 s). Here
+    the socket is only wrapped, and shakes hands on its first read, in the worker thread that
+    serves that connection: a silent client only ties up its own worker. A failed handshake
+    (a browser refusing the self-signed certificate, plain http on this port) closes the
+    connection quietly, as cheroot does, instead of logging a traceback each time.
+    """
+    import ssl
+
+    from cheroot import errors
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    class HandshakeOnFirstReadSocket(ssl.SSLSocket):
+        handshake_done = False
+
+        def _shake_hands(self) -> None:
+            if self.handshake_done:
+                return
+            self.handshake_done = True
+            try:
+                self.do_handshake()
+            except (ssl.SSLError, OSError) as error:
+                raise errors.FatalSSLAlert(*error.args) from error
+
+        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+            self._shake_hands()
+            return super().recv_into(buffer, nbytes, flags)
+
+        def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+            self._shake_hands()
+            return super().recv(buflen, flags)
+
+    class LazyHandshakeSSLAdapter(BuiltinSSLAdapter):  # type: ignore[misc]
+        def wrap(self, sock: Any) -> tuple[Any, dict[str, str]]:
+            self.context.sslsocket_class = HandshakeOnFirstReadSocket
+            try:
+                wrapped = self.context.wrap_socket(sock, do_handshake_on_connect=False,
+                                                   server_side=True)
+            except OSError as error:
+                raise errors.FatalSSLAlert(*error.args) from error
+            # The cipher is not known before the handshake; the application needs the scheme.
+            return wrapped, {"wsgi.url_scheme": "https", "HTTPS": "on"}
+
+    return LazyHandshakeSSLAdapter(str(certificate), str(private_key))
+
+
 class HTTPSServer:
     """cheroot's WSGI server with TLS, with waitress's `run()`/`close()`.
 
@@ -340,12 +390,11 @@ class HTTPSServer:
 
     def __init__(self, application: Any, *, host: str, port: int, threads: int,
                  certificate: Path, private_key: Path) -> None:
-        from cheroot.ssl.builtin import BuiltinSSLAdapter
         from cheroot.wsgi import Server
 
         self._server = Server((host, port), application, numthreads=threads,
                               server_name="kolibri-like", timeout=CONNECTION_TIMEOUT_SECONDS)
-        self._server.ssl_adapter = BuiltinSSLAdapter(str(certificate), str(private_key))
+        self._server.ssl_adapter = lazy_handshake_adapter(certificate, private_key)
         self._closing = threading.Event()
 
     def run(self) -> None:

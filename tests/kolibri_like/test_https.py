@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import socket
 import stat
 import subprocess
 import time
@@ -272,3 +273,28 @@ def test_the_service_worker_comes_from_the_root_uncached(https_server):
     shell = json.loads(worker.text.split("self.KOLIBRI_SHELL = ", 1)[1].split(";\n", 1)[0])
     for url in shell["urls"]:  # everything the worker caches when it installs is there
         assert session.get(https_server.url + url, timeout=10).status_code == 200, url
+
+
+@pytest.mark.server
+def test_a_client_that_goes_quiet_mid_handshake_does_not_hold_up_the_others(https_server):
+    # A tablet that connects and leaves the Wi-Fi before shaking hands. cheroot's own adapter
+    # shook hands in its accept loop, so everyone else waited its 30 s timeout.
+    port = int(https_server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        time.sleep(0.3)  # accepted by now
+        started = time.monotonic()
+        answer = trusting_session(https_server).get(https_server.url + "/ping/", timeout=20)
+        waited = time.monotonic() - started
+    assert answer.status_code == 204
+    assert waited < 5, f"the answer waited {waited:.1f} s behind a silent client"
+
+
+@pytest.mark.server
+def test_refused_handshakes_leave_no_tracebacks_in_the_log(https_server):
+    # Every first visit from a browser that does not trust the certificate ends like this.
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.Session().get(https_server.url + "/ping/", timeout=10, verify=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(https_server.url.replace("https://", "http://") + "/ping/", timeout=10)
+    time.sleep(0.5)
+    assert "Traceback" not in https_server.output()
