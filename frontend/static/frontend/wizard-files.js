@@ -234,12 +234,17 @@
       var found = entryOrIdOf(row);
       if (button.hasAttribute("data-file-remove")) {
         button.disabled = true;
+        // A list of files asked for before the removal would bring the row back: from here on,
+        // only lists asked for after it count (as for a move).
+        W.state.orderGeneration += 1;
         var stopped = found.entry ? uploads.remove(found.entry) : Promise.resolve();
         stopped.then(function () {
           return found.fileId ? api("DELETE", FILES_URL + found.fileId + "/") : { ok: true };
         }).then(function (answer) {
           if (!answer.ok && answer.status !== 404) { throw new Error(detailOf(answer)); }
           if (found.fileId) { delete W.state.serverFiles[found.fileId]; }
+          W.state.orderGeneration += 1;
+          poller.now();
           render();
           $("[data-file-picker]").focus();
         }).catch(function (problem) {
