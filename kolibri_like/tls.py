@@ -358,7 +358,7 @@ def lazy_handshake_adapter(certificate: Path, private_key: Path) -> Any:
             except (ssl.SSLError, OSError) as error:
                 raise errors.FatalSSLAlert(*error.args) from error
 
-        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
             self._shake_hands()
             return super().recv_into(buffer, nbytes, flags)
 
