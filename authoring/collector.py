@@ -66,9 +66,11 @@ def collect_upload_zombies(*, now: float | None = None,
         draft_file__draft__state=Draft.State.PUBLISHED, updated_at__lt=cutoff)
     report.published_entries = published.delete()[0]
     report.stray_partials = _remove_stray_partials(started - grace)
+    from authoring.conversion import settle_abandoned_conversions
     from authoring.encoding import settle_abandoned_encodes
 
-    report.failed_encodes = len(settle_abandoned_encodes())
+    report.failed_encodes = len(settle_abandoned_encodes()) + len(
+        settle_abandoned_conversions())
     report.courses_updated = _update_waiting_courses()
     logger.info("collectuploads: %s", report.as_dict())
     return report

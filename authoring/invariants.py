@@ -36,7 +36,7 @@ def _check_draft_files(report: Any) -> None:
     for draft_id, name, checksum, extension, size, outputs in live.iterator(BATCH):
         expected = [(checksum, extension, size)]
         expected += [(value, key, None) for key, value in (outputs or {}).items()
-                     if key in ("mp4", "webm", "ogv", "png") and isinstance(value, str)]
+                     if key in ("mp4", "webm", "ogv", "png", "pdf") and isinstance(value, str)]
         for stored, ext, wanted_size in expected:
             path = storage_path(stored, ext)
             if not path.is_file():

@@ -132,8 +132,8 @@ class DraftFile(models.Model):
     # Percent of the encode while Processing (the upload's percent comes from `received`).
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
-    # A video's encoded files: {"mp4": md5, "webm": md5, "ogv": md5, "png": md5} and
-    # "duration" in seconds.
+    # What background jobs made of the upload: a video's encoded files {"mp4": md5, "webm":
+    # md5, "ogv": md5, "png": md5} and "duration" in seconds; a document's {"pdf": md5}.
     outputs = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL,
                             related_name="+")

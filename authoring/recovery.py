@@ -33,7 +33,7 @@ def recover_drafts(report: Any) -> None:
                                           "it made a version; open again, publish it again")
                     continue
                 waiting = list(draft.files.filter(
-                    file_type="video", usage=DraftFile.Usage.RESOURCE,
+                    file_type__in=("video", "office"), usage=DraftFile.Usage.RESOURCE,
                     state=DraftFile.State.PROCESSING).values_list("node_id", flat=True))
                 Draft.objects.filter(id=draft.id, state=Draft.State.PUBLISHING).update(
                     state=Draft.State.PUBLISHED, published_version=made.number,

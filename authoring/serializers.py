@@ -1,8 +1,8 @@
 """The JSON shapes of drafts and their files (INTERFACE.md, authoring).
 
-A file's `state` is what the author sees: Processing turns into Error when the encode job has
-failed or was cancelled, even if no worker lived to write that onto the file (the reaper gave
-up on it), so no file shows Processing forever.
+A file's `state` is what the author sees: Processing turns into Error when its job (a video
+encode, a document conversion) has failed or was cancelled, even if no worker lived to write
+that onto the file (the reaper gave up on it), so no file shows Processing forever.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def effective_state(item: DraftFile) -> tuple[str, int, str]:
 
         job = item.job
         if job.state == Job.State.FAILED:
-            return DraftFile.State.ERROR, 0, job.error or "The encode failed."
+            return DraftFile.State.ERROR, 0, job.error or "Preparing this file failed."
         if job.state == Job.State.CANCELLED:
-            return DraftFile.State.ERROR, 0, "The encode was cancelled."
+            return DraftFile.State.ERROR, 0, "Preparing this file was cancelled."
         return item.state, job.progress, ""
     if item.state == DraftFile.State.FINISHED:
         return item.state, 100, ""
