@@ -125,6 +125,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ENCODE_TIMEOUT_SECONDS", parse_positive_int, lambda s: 6 * 60 * 60,
                 help="longest one video encode may run (a shorter video gets less: ten "
                      "times its duration, at least ten minutes)"),
+    SettingSpec("SOFFICE_BINARY", parse_text, lambda s: "",
+                help="empty: soffice or libreoffice on PATH (documents get a PDF copy)"),
+    SettingSpec("CONVERT_TIMEOUT_SECONDS", parse_positive_int, lambda s: 300,
+                help="longest one document-to-PDF conversion may run"),
     SettingSpec("CONTENT_DB_CONNECTIONS_PER_THREAD", parse_positive_int, lambda s: 64,
                 help="channel databases each server thread keeps open"),
     SettingSpec("KOLIBRI_LIKE_ADMIN_USERNAME", parse_text, lambda s: ""),

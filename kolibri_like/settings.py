@@ -49,6 +49,8 @@ ZEROCONF_ENABLED = CONFIG.zeroconf_enabled
 ZIP_PORT: int = CONFIG.values["ZIP_PORT"]
 FFMPEG_BINARY = CONFIG.ffmpeg_binary
 ENCODE_TIMEOUT_SECONDS = CONFIG.encode_timeout_seconds
+SOFFICE_BINARY: str = CONFIG.values["SOFFICE_BINARY"]
+CONVERT_TIMEOUT_SECONDS: int = CONFIG.values["CONVERT_TIMEOUT_SECONDS"]
 CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 # Who decides whether a channel's file may be served (registered and checked); routers/ asks it
 # through this dotted path so that it depends on no app of ours.
