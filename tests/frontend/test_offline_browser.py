@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -138,6 +139,26 @@ def authority_pin(authority_pem: bytes) -> str:
     spki = public_key.public_bytes(serialization.Encoding.DER,
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+@pytest.mark.parametrize("request_script", [
+    "fetch('/api/channels/').catch(() => null)",
+    "(() => { const upload = new XMLHttpRequest(); upload.open('GET', '/api/channels/');"
+    " upload.send(); })()",
+], ids=["fetch", "xhr"])
+def test_a_request_of_the_page_failing_makes_it_ask_the_server_at_once(demo_server,
+                                                                       request_script):
+    with watched_page(demo_server.url, wait_ms=WAIT_MS) as page:
+        page.goto(demo_server.url + "/")
+        loaded = time.monotonic()
+        # The network fails this one request; the next heartbeat is 10 s after loading.
+        page.route("**/api/channels/", lambda route: route.abort("connectionreset"))
+        with page.expect_request("**/ping/", timeout=5_000):
+            page.evaluate(request_script)
+        assert time.monotonic() - loaded < 9, "the ping may have been the heartbeat"
+        # The server answered the ping: nothing to tell.
+        page.wait_for_timeout(500)
+        assert page.locator(BANNER).is_hidden()
 
 
 @contextmanager

@@ -172,6 +172,12 @@
         throw error;
       });
     };
+    // Uploads (tus.js) use XMLHttpRequest: its "error" event is a network failure too.
+    var nativeSend = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function () {
+      this.addEventListener("error", function () { check(); });
+      return nativeSend.apply(this, arguments);
+    };
   }
 
   function registerServiceWorker() {
