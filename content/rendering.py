@@ -110,7 +110,9 @@ def render_files(kind: str, files: Iterable[File]) -> Rendering:
         player = "none"
     else:
         player = PLAYERS.get(essential[0].extension, "download")
-    alternatives = essential[1:] if player == "video" else []
+    # The other essential files: a video's other formats (its player's <source>s), a document's
+    # original beside its PDF copy (offered for download).
+    alternatives = essential[1:]
     if player == "video":
         alternatives = [item for item in alternatives if PLAYERS.get(item.extension) == "video"]
     return Rendering(player=player, template=PLAYER_TEMPLATES[player],

@@ -269,6 +269,8 @@ def test_a_published_document_plays_its_pdf_and_lists_the_original(
     html = client.get(f"/channels/{draft.channel_id}/content/{item.node_id}/").content.decode()
     assert re.search(r'<object class="player__pdf" data="/content/storage/[^"]+\.pdf"', html)
     assert "install LibreOffice" not in html and "installs LibreOffice" not in html
+    # The original is offered beside its PDF copy.
+    assert re.search(r'<a href="/content/storage/[^"]+\.docx" download>Download DOCX</a>', html)
 
 
 def test_a_course_published_while_converting_gets_the_pdf_in_its_next_version(
