@@ -69,12 +69,14 @@ def is_expected(method: str, url: str, status: int, allow: Iterable[ExpectedAnsw
 
 
 @contextmanager
-def watched_page(server_url: str, *, wait_ms: int,
-                 allow: Iterable[ExpectedAnswer] = ()) -> Iterator[Any]:
+def watched_page(server_url: str, *, wait_ms: int, allow: Iterable[ExpectedAnswer] = (),
+                 other_origins: Iterable[str] = ()) -> Iterator[Any]:
+    """`other_origins`: more of this server's own origins the page may use (the sandbox origin
+    of HTML5 apps)."""
     from playwright.sync_api import sync_playwright
 
     chromium = require_chromium()
-    server_host = urlsplit(server_url).netloc
+    own_hosts = {urlsplit(origin).netloc for origin in (server_url, *other_origins)}
     expected = list(allow)
     foreign_requests: list[str] = []
     failed_responses: list[str] = []
@@ -83,7 +85,7 @@ def watched_page(server_url: str, *, wait_ms: int,
     def on_request(request: Any) -> None:
         # chrome-extension:// (the built-in PDF viewer) and data: stay inside the browser.
         address = urlsplit(request.url)
-        if address.scheme in ("http", "https", "ws", "wss") and address.netloc != server_host:
+        if address.scheme in ("http", "https", "ws", "wss") and address.netloc not in own_hosts:
             foreign_requests.append(request.url)
 
     def on_response(response: Any) -> None:

@@ -57,6 +57,8 @@ class ServerProcess:
             "KOLIBRI_LIKE_ADMIN_USERNAME": "admin",
             "KOLIBRI_LIKE_ADMIN_PASSWORD": "admin-pass",
             "QUEUE_NAME": f"test-{uuid.uuid4().hex[:12]}",
+            # Its own free port for the HTML5 sandbox origin: port + 1 may be another server's.
+            "ZIP_PORT": str(self._other_free_port()),
             "PYTHONUNBUFFERED": "1",
         })
         database_url = os.environ.get("DATABASE_URL", "")
@@ -68,6 +70,13 @@ class ServerProcess:
             assert parsed["NAME"]
         env.update(extra)
         return env
+
+    def _other_free_port(self) -> int:
+        for _attempt in range(20):
+            port = free_port()
+            if port != self.port:
+                return port
+        raise AssertionError("no free port for the sandbox origin")
 
     def run_command(self, *arguments: str, check: bool = True,
                     timeout: float = 600) -> subprocess.CompletedProcess[str]:

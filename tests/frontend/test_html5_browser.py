@@ -18,14 +18,12 @@ from __future__ import annotations
 import json
 import struct
 import zipfile
-from contextlib import contextmanager
 from io import BytesIO
-from typing import Any, Iterator
-from urllib.parse import urlsplit
+from typing import Iterator
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, require_chromium, screenshot_path
+from tests.browser import screenshot_path, watched_page
 from tests.servers import ServerProcess, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -132,52 +130,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield server
 
 
-@contextmanager
-def two_origin_page(server_url: str, zip_url: str) -> Iterator[Any]:
-    """tests.browser.watched_page's checks, with the sandbox origin as a second allowed host
-    (watched_page allows one; see the report of this change)."""
-    from playwright.sync_api import sync_playwright
-
-    allowed_hosts = {urlsplit(server_url).netloc, urlsplit(zip_url).netloc}
-    foreign_requests: list[str] = []
-    failed_responses: list[str] = []
-    script_errors: list[str] = []
-
-    def on_request(request: Any) -> None:
-        address = urlsplit(request.url)
-        if address.scheme in ("http", "https", "ws", "wss") and address.netloc not in \
-                allowed_hosts:
-            foreign_requests.append(request.url)
-
-    def on_response(response: Any) -> None:
-        if response.status >= 400:
-            failed_responses.append(f"{response.request.method} {response.status} "
-                                    f"{response.url}")
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(require_chromium()),
-                                             args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(WAIT_MS)
-            page = context.new_page()
-            page.on("request", on_request)
-            page.on("response", on_response)
-            page.on("pageerror", lambda error: script_errors.append(str(error)))
-            yield page
-        finally:
-            browser.close()
-    assert foreign_requests == [], f"the pages asked another host: {foreign_requests}"
-    assert failed_responses == [], f"some requests failed: {failed_responses}"
-    assert script_errors == [], f"the page's scripts failed: {script_errors}"
-
-
 def test_an_html5_app_plays_from_the_sandbox_origin_and_cannot_reach_the_site(
         server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
     zip_url = server.zip_url  # type: ignore[attr-defined]
-    with two_origin_page(server.url, zip_url) as page:
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.context.add_cookies([{"name": "parent_secret", "value": "s3cret",
                                    "url": server.url}])
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{APP_ID}/")
@@ -205,7 +163,7 @@ def test_an_html5_app_plays_from_the_sandbox_origin_and_cannot_reach_the_site(
 def test_a_flash_movie_plays_through_ruffle_on_the_sandbox_origin(
         server: ServerProcess) -> None:
     zip_url = server.zip_url  # type: ignore[attr-defined]
-    with two_origin_page(server.url, zip_url) as page:
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{FLASH_ID}/")
         frame_element = page.locator("iframe[data-player-flash]")
         src = frame_element.get_attribute("src")
