@@ -362,6 +362,11 @@ def start_from_argv(argv: list[str]) -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
         server.close()
+        # waitress's close() only closes the listening socket, and its loop runs while any
+        # connection is open: with a browser's kept-alive connections (and connection.js's
+        # pings on them) a stop waited for SIGKILL (measured: the 20 s of tests/servers.py).
+        for channel in list(getattr(server, "_map", {}).values()):
+            channel.close()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
