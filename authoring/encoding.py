@@ -33,22 +33,22 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 
 from authoring.filetypes import TYPES_BY_NAME
+from authoring.file_jobs import (
+    FINAL_STAGE,
+    FileJobKind,
+    delete_if_orphaned,
+    job_ended,
+    source_path,
+)
 from authoring.models import DraftFile
-from jobs.errors import InvalidJobParamsError
 from jobs.kinds import JobContext, JobKind, register_kind
-from jobs.models import Job
-from jobs.params import reject_unknown_params
-from jobs.services import enqueue_job
 from media.ffmpeg import (
     ENCODE_TARGETS,
     FFmpegError,
@@ -62,9 +62,8 @@ from media.ffmpeg import (
     run_ffmpeg_with_progress,
 )
 from storage.files import put_file
-from storage.gc import delete_if_unreferenced, store_write_lock
-from storage.models import StoredFile
-from storage.paths import storage_path, temp_root
+from storage.gc import store_write_lock
+from storage.paths import temp_root
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ KIND = "encode"
 # What the wizard accepts as a video; UNTRUSTED_INPUT_OPTIONS in media.ffmpeg lets ffmpeg read
 # exactly these containers.
 VIDEO_EXTENSIONS = TYPES_BY_NAME[VIDEO]
-CHECKSUM_RE = re.compile(r"[0-9a-f]{32}")
 PROGRESS_STAGE = "encode"
-FINAL_STAGE = "saving"
 THUMBNAIL_EXTENSION = "png"
 # The thumbnail shows the frame a quarter into the video, but no later than this.
 THUMBNAIL_LATEST_SECONDS = 10.0
@@ -94,45 +91,14 @@ class EncodeError(Exception):
     exit_code = 4
 
 
-def clean_encode(raw: Mapping[str, Any]) -> dict[str, Any]:
-    reject_unknown_params(raw, {"checksum", "extension"})
-    checksum = raw.get("checksum")
-    if not isinstance(checksum, str) or not CHECKSUM_RE.fullmatch(checksum):
-        raise InvalidJobParamsError("checksum", "the MD5 of a stored file: 32 lowercase hex "
-                                    "characters")
-    extension = raw.get("extension")
-    if not isinstance(extension, str) or extension not in VIDEO_EXTENSIONS:
-        raise InvalidJobParamsError("extension", f"one of {', '.join(VIDEO_EXTENSIONS)}")
-    return {"checksum": checksum, "extension": extension}
-
-
-def start_encode(draft_file: DraftFile) -> None:
-    """Mark the file Processing and make sure an encode of its bytes is queued or running.
-
-    Every video draft file with the same bytes that is Processing without an active job is
-    linked to that job too (a job that failed or was cancelled before them).
-    """
-    params = clean_encode({"checksum": draft_file.checksum,
-                           "extension": draft_file.extension.lower()})
-    checksum = params["checksum"]
-    owner_id = DraftFile.objects.filter(pk=draft_file.pk).values_list(
-        "draft__owner_id", flat=True).first()
-    with transaction.atomic():
-        DraftFile.objects.filter(pk=draft_file.pk).update(
-            state=DraftFile.State.PROCESSING, progress=0, error="")
-        # Locks the job row on PostgreSQL: a job inside its final transaction is re-checked
-        # after that commits, and then no longer joinable (SQLite serializes writers anyway).
-        job = (Job.objects.select_for_update().active()
-               .filter(kind=KIND, params__checksum=checksum)
-               .exclude(state=Job.State.RUNNING, stage=FINAL_STAGE)
-               .order_by("created_at").first())
-        if job is None:
-            job = Job.objects.create(kind=KIND, params=params, created_by_id=owner_id)
-            transaction.on_commit(partial(enqueue_job, str(job.id)))
-        (_video_rows(checksum).filter(state=DraftFile.State.PROCESSING)
-         .exclude(job_id__in=Job.objects.active().values("id"))
-         .update(job=job))
-    draft_file.refresh_from_db(fields=["state", "progress", "error", "job"])
+VIDEO_JOBS = FileJobKind(
+    kind=KIND, file_type=VIDEO, extensions=VIDEO_EXTENSIONS,
+    cancelled_message="The encode was cancelled; remove the video and upload it again.")
+clean_encode = VIDEO_JOBS.clean
+# Marks the file Processing and queues or joins the encode of its bytes.
+start_encode = VIDEO_JOBS.start
+# Hourly (authoring.collector): files whose encode the reaper gave up on show Error.
+settle_abandoned_encodes = VIDEO_JOBS.settle_abandoned
 
 
 def run_encode(context: JobContext) -> dict[str, Any]:
@@ -141,7 +107,7 @@ def run_encode(context: JobContext) -> dict[str, Any]:
     checksum = params["checksum"]
     if not DraftFile.objects.filter(checksum=checksum).exists():
         return {"skipped": "no draft holds this video any more"}
-    source = _source_path(checksum, params["extension"])
+    source = source_path(checksum, params["extension"])
     try:
         result = _encode_and_store(context, checksum, source)
     except Exception as error:
@@ -150,12 +116,12 @@ def run_encode(context: JobContext) -> dict[str, Any]:
         # failure that a cancel caused (its files went away) ends as that cancel too.
         context.progress.check()
         failure = _as_encode_error(error, source)
-        _mark_failed(checksum, _author_message(failure))
-        _encode_ended(checksum)
+        VIDEO_JOBS.mark_failed(checksum, _author_message(failure))
+        job_ended(checksum)
         if failure is error:
             raise
         raise failure from None
-    _encode_ended(checksum)
+    job_ended(checksum)
     return result
 
 
@@ -180,10 +146,10 @@ def _encode_and_store(context: JobContext, checksum: str, source: Path) -> dict[
                     # Written with the rows, in one transaction: from now on start_encode
                     # does not join this job (see the module doc).
                     context.progress.update(FINAL_STAGE, 1, 1)
-                    updated = _video_rows(checksum).update(
+                    updated = VIDEO_JOBS.rows(checksum).update(
                         outputs=outputs, state=DraftFile.State.FINISHED, progress=100, error="")
         finally:
-            deleted = _delete_if_orphaned(checksum, stored)
+            deleted = delete_if_orphaned(checksum, stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"outputs": outputs, "files": updated, "deleted": sorted(deleted)}
@@ -262,27 +228,6 @@ def _pinned(source: Path, work: Path) -> Path:
     return pinned
 
 
-def _source_path(checksum: str, extension: str) -> Path:
-    """The stored upload; under the extension it was first stored with if that differs."""
-    path = storage_path(checksum, extension)
-    if not path.is_file():
-        known = StoredFile.objects.filter(checksum=checksum).values_list(
-            "extension", flat=True).first()
-        if known:
-            path = storage_path(checksum, known)
-    return path
-
-
-def _video_rows(checksum: str) -> QuerySet[DraftFile]:
-    return DraftFile.objects.filter(checksum=checksum, file_type=VIDEO)
-
-
-def _mark_failed(checksum: str, message: str) -> None:
-    # A row already Finished (encoded by an earlier job) keeps its outputs.
-    _video_rows(checksum).exclude(state=DraftFile.State.FINISHED).update(
-        state=DraftFile.State.ERROR, progress=0, error=message)
-
-
 def _as_encode_error(error: Exception, source: Path) -> Exception:
     """ffmpeg's failures (bad media, the time limit) as an EncodeError for the author."""
     if isinstance(error, FFmpegError):
@@ -311,62 +256,6 @@ def _without_paths(message: str, source: Path) -> str:
         return "" if not name or _FFMPEG_INTERNAL_NAME_RE.fullmatch(name) else f"{name}: "
 
     return " ".join(_FFMPEG_CONTEXT_RE.sub(context, message).split())
-
-
-def _delete_if_orphaned(checksum: str, outputs: set[str]) -> set[str]:
-    """The seed's check: no draft file holds the source any more (its draft was cancelled
-    while this job ran), so what the job stored is deleted unless something else uses it.
-    Runs after the store lock is released (the delete takes it exclusively)."""
-    if not outputs or DraftFile.objects.filter(checksum=checksum).exists():
-        return set()
-    try:
-        deleted = delete_if_unreferenced(outputs)
-    except Exception:  # noqa: BLE001 - must not hide the job's own outcome; GC collects later
-        logger.exception("outputs %s of a cancelled encode kept for now", sorted(outputs))
-        return set()
-    logger.info("encode of %s ended after its draft was cancelled: deleted %s", checksum,
-                [item.checksum for item in deleted])
-    return {item.checksum for item in deleted}
-
-
-def settle_abandoned_encodes() -> list[str]:
-    """Video files still Processing whose encode job ended without marking them (the reaper
-    gave up on a worker killed too often; an admin cancelled the task) go to Error with the
-    job's reason, and the courses published while they encoded stop waiting for them.
-    Returns the ids of the files settled. For the hourly collector."""
-    abandoned = (DraftFile.objects.filter(state=DraftFile.State.PROCESSING, file_type=VIDEO,
-                                          job__state__in=(Job.State.FAILED,
-                                                          Job.State.CANCELLED))
-                 .select_related("job"))
-    settled: list[str] = []
-    checksums: set[str] = set()
-    for item in abandoned:
-        job = item.job
-        if job is None:  # deleted since the query: nothing to say about it
-            continue
-        reason = job.error if job.state == Job.State.FAILED else ""
-        # Conditional on the same job: start_encode may have given the file a new one since.
-        if DraftFile.objects.filter(id=item.id, state=DraftFile.State.PROCESSING,
-                                    job_id=job.id).update(
-                state=DraftFile.State.ERROR, progress=0,
-                error=reason or "The encode was cancelled; remove the video and upload it "
-                                "again."):
-            settled.append(str(item.id))
-            checksums.add(item.checksum)
-    for checksum in sorted(checksums):
-        _encode_ended(checksum)
-    return settled
-
-
-def _encode_ended(checksum: str) -> None:
-    """Courses published while this video encoded get their next version (or, if it failed,
-    stop waiting for it); a failure there is logged, the encode itself is done."""
-    from authoring.publish import encode_finished
-
-    try:
-        encode_finished(checksum)
-    except Exception:  # noqa: BLE001 - the rows are marked; the hourly collector retries
-        logger.exception("updating the courses waiting for video %s failed", checksum)
 
 
 ENCODE = register_kind(JobKind(name=KIND, title="Encode an uploaded video", clean=clean_encode,
