@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mptt",
     "huey.contrib.djhuey",
     "routers",
@@ -184,6 +186,22 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "kolibri_like.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI document (/api/schema/) and its Swagger UI (/api/docs/); the UI's scripts come
+# from drf-spectacular-sidecar's static files, never a CDN (kolibri_like/openapi.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "kolibri-like API",
+    "DESCRIPTION": "The HTTP API of kolibri-like (INTERFACE.md). Errors are `{\"detail\"}`; "
+                   "lists are `{count, next, previous, results}` with `?page=` and `?page_size=`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["kolibri_like.openapi.load"],
 }
 
 LANGUAGE_CODE = "en"

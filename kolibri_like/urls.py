@@ -1,10 +1,27 @@
+from typing import Any, Callable
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import include, path
+from django.utils.module_loading import import_string
 
 from kolibri_like import api_errors
 
+
+def lazy_view(dotted_path: str) -> Callable[..., HttpResponseBase]:
+    """A view imported on its first request (the API docs' imports stay out of start-up)."""
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return import_string(dotted_path)(request, *args, **kwargs)
+
+    return view
+
+
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    path("api/schema/", lazy_view("kolibri_like.openapi.schema_view"), name="api-schema"),
+    path("api/docs/", lazy_view("kolibri_like.openapi.docs_view"), name="api-docs"),
     path("", include("accounts.urls")),
     path("", include("storage.urls")),
     path("", include("channels.urls")),

@@ -1,0 +1,207 @@
+"""The OpenAPI schema (`/api/schema/`) and its Swagger UI (`/api/docs/`), kolibri_like/openapi.py.
+
+The schema must cover every API route, validate without a warning, agree with INTERFACE.md and
+with what the endpoints really answer, and its docs page must load nothing from outside.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERFACE = ROOT.parent / "shared" / "INTERFACE.md"
+# The schema and its page document the API; they are not part of it.
+NOT_API_OPERATIONS = {"/api/schema/", "/api/docs/"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker) -> dict[str, Any]:
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def response_properties(schema: dict[str, Any], path: str, *, paginated: bool) -> dict[str, Any]:
+    content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    body = resolve(schema, content["schema"])
+    if paginated:
+        assert set(body["properties"]) == {"count", "next", "previous", "results"}
+        body = resolve(schema, body["properties"]["results"]["items"])
+    return body["properties"]
+
+
+def item_properties(schema: dict[str, Any], properties: dict[str, Any],
+                    name: str) -> dict[str, Any]:
+    return resolve(schema, properties[name]["items"])["properties"]
+
+
+def api_routes(patterns: list[Any] | None = None, prefix: str = "") -> list[str]:
+    """Every route of the URLconf under /api/, as `/api/channels/{}/` (parameters unnamed)."""
+    found = []
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            found += api_routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+            found.append(unnamed("/" + route))
+    return found
+
+
+def unnamed(path: str) -> str:
+    return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+
+def interface_fields(text: str) -> set[str]:
+    """`{id, name, files: [{...}], thumbnail (URL or null)}` -> top-level names."""
+    text = re.sub(r"\[\{[^]]*\}\]", "", text.strip().strip("{}"))
+    text = re.sub(r"\([^)]*\)", "", text)
+    return {part.split(":")[0].strip() for part in text.split(",") if part.strip()}
+
+
+def interface_text() -> str:
+    assert INTERFACE.exists(), f"INTERFACE.md is expected beside the repository: {INTERFACE}"
+    return " ".join(INTERFACE.read_text(encoding="utf-8").split())
+
+
+def test_it_validates_without_a_warning(tmp_path):
+    output = tmp_path / "schema.yaml"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
+         "--file", str(output)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "kolibri_like.test_settings"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output.read_text(encoding="utf-8").startswith("openapi: 3.")
+
+
+def test_it_serves_yaml_and_json(client):
+    yaml_response = client.get("/api/schema/")
+    assert yaml_response.status_code == 200
+    assert yaml_response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert b"/api/content/{channel_id}/contentnode/:" in yaml_response.content
+    json_response = client.get("/api/schema/", {"format": "json"})
+    assert json_response.status_code == 200
+    assert json_response.json()["openapi"].startswith("3.")
+
+
+def test_every_api_route_is_in_the_schema(schema):
+    routes = set(api_routes()) - {unnamed(path) for path in NOT_API_OPERATIONS}
+    documented = {unnamed(path) for path in schema["paths"]}
+    assert len(routes) > 20
+    assert routes - documented == set()
+
+
+def test_both_authentications_are_documented(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["tokenAuth"] == {"type": "apiKey", "in": "header", "name": "Authorization",
+                                    "description": schemes["tokenAuth"]["description"]}
+    assert "Token" in schemes["tokenAuth"]["description"]
+    assert schemes["cookieAuth"]["in"] == "cookie"
+    operation = schema["paths"]["/api/tasks/"]["post"]
+    assert {"tokenAuth": []} in operation["security"]
+    assert {"cookieAuth": []} in operation["security"]
+
+
+def test_the_channel_list_has_the_interface_fields_and_answers_them(schema, client,
+                                                                   make_channel):
+    match = re.search(r"`GET /api/channels/` -> `(\{[^`]*\})`", interface_text())
+    assert match, "INTERFACE.md no longer describes GET /api/channels/"
+    documented = response_properties(schema, "/api/channels/", paginated=True)
+    assert interface_fields(match.group(1)) <= set(documented)
+
+    make_channel("maths")
+    answered = client.get("/api/channels/").json()["results"][0]
+    assert set(answered) == set(documented)
+
+
+def test_content_nodes_have_the_interface_fields_and_answer_them(schema, client,
+                                                                make_channel):
+    text = interface_text()
+    match = re.search(r"`GET \.\.\./contentnode/<node_id>/` -> `(\{.*?\})`", text)
+    assert match, "INTERFACE.md no longer describes the contentnode fields"
+    node_fields = interface_fields(match.group(1))
+    file_fields = interface_fields(re.search(r"files: \[(\{[^]]*\})\]", match.group(1)).group(1))
+    detail_extra = set(re.findall(r"`(\w+)`", text[match.end():].split(";", 1)[1]
+                                  .split(".", 1)[0]))
+    assert {"ancestors", "rendering"} <= detail_extra
+
+    listed = response_properties(schema, "/api/content/{channel_id}/contentnode/",
+                                 paginated=True)
+    detail = response_properties(schema, "/api/content/{channel_id}/contentnode/{node_id}/",
+                                 paginated=False)
+    assert node_fields <= set(listed)
+    assert file_fields <= set(item_properties(schema, listed, "files"))
+    assert node_fields | detail_extra <= set(detail)
+    assert set(detail) - set(listed) == detail_extra
+
+    channel = make_channel("maths", topics=1, leaves=1)
+    url = f"/api/content/{channel.channel_id}/contentnode/"
+    nodes = client.get(url).json()["results"]
+    leaf = next(node for node in nodes if node["files"])
+    assert set(leaf) == set(listed)
+    assert set(leaf["files"][0]) == set(item_properties(schema, listed, "files"))
+    assert set(client.get(f"{url}{leaf['id']}/").json()) == set(detail)
+
+
+def test_errors_are_documented_as_detail(schema):
+    operation = schema["paths"]["/api/content/{channel_id}/contentnode/{node_id}/"]["get"]
+    error = resolve(schema, operation["responses"]["404"]["content"]["application/json"]
+                    ["schema"])
+    assert error["properties"] == {"detail": {"type": "string"}}
+
+
+def test_the_files_endpoint_documents_the_tus_headers(schema):
+    operations = schema["paths"]["/api/drafts/{draft_id}/files/{file_id}/"]
+    chunk = operations["patch"]
+    assert {parameter["name"] for parameter in chunk["parameters"]
+            if parameter["in"] == "header"} >= {"Tus-Resumable", "Upload-Offset"}
+    assert "application/offset+octet-stream" in chunk["requestBody"]["content"]
+    assert "Upload-Offset" in chunk["responses"]["204"]["headers"]
+    create = schema["paths"]["/api/drafts/{draft_id}/files/"]["post"]
+    assert {parameter["name"] for parameter in create["parameters"]} >= {
+        "Tus-Resumable", "Upload-Length", "Upload-Metadata"}
+    assert "Location" in create["responses"]["201"]["headers"]
+
+
+class AssetFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def test_the_docs_page_loads_only_local_files(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    finder = AssetFinder()
+    finder.feed(page)
+    assert len(finder.urls) >= 3
+    for url in finder.urls:
+        assert url.startswith("/static/drf_spectacular_sidecar/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert b"".join(asset.streaming_content if asset.streaming else [asset.content])
+    assert "//cdn" not in page and "https://" not in page
+    assert '"/api/schema/"' in page
