@@ -27,10 +27,16 @@
   var HEALTHY_INTERVAL_MS = 10000;
   var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
   var PING_TIMEOUT_MS = 5000;
-  var MESSAGE_AWAY = "The server is not answering. Retrying…";
-  var MESSAGE_HELD = "The server is not answering. The page you asked for opens when it does.";
-  var MESSAGE_NOT_SENT = "The server is not answering, so this was not sent. " +
-    "Send it again once this message has gone.";
+  // Django's JavaScript catalog (loaded before this script by base.html) translates; when it
+  // could not load (the offline page has no catalog), the English words show.
+  var gettext = typeof window.gettext === "function" ? window.gettext
+    : function (text) { return text; };
+  var MESSAGE_AWAY = gettext("The server is not answering. Retrying…");
+  var MESSAGE_HELD = gettext(
+    "The server is not answering. The page you asked for opens when it does.");
+  var MESSAGE_NOT_SENT = gettext(
+    "The server is not answering, so this was not sent. Send it again once this message has gone.");
+  var TRY_NOW = gettext("Try now");
 
   var nativeFetch = window.fetch.bind(window);
   var isAway = false;
@@ -59,7 +65,7 @@
     bannerText = document.createElement("span");
     var retry = document.createElement("button");
     retry.type = "button";
-    retry.textContent = "Try now";
+    retry.textContent = TRY_NOW;
     retry.style.cssText = "font:inherit;padding:0.3rem 0.9rem;border-radius:6px;" +
       "border:1px solid #fff;background:transparent;color:#fff;cursor:pointer;";
     retry.addEventListener("click", function () { check(); });
