@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (set_language stores the choice there), before common (which may redirect).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -205,6 +207,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 LANGUAGE_CODE = "en"
+# The UI languages (README "Languages"). Our catalogs live in each app's locale/ folder; listed
+# here so they win over django.contrib's own ("Username", "Breadcrumbs"), which apps listed
+# earlier in INSTALLED_APPS would otherwise provide.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
+LOCALE_PATHS = [BASE_DIR / app / "locale" for app in ("frontend", "accounts", "learning")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import include, path
 from django.utils.module_loading import import_string
+from django.views.i18n import JavaScriptCatalog
 
 from kolibri_like import api_errors
 
@@ -22,6 +23,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("api/schema/", lazy_view("kolibri_like.openapi.schema_view"), name="api-schema"),
     path("api/docs/", lazy_view("kolibri_like.openapi.docs_view"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("", include("storage.urls")),
     path("", include("channels.urls")),
