@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from channels.errors import InvalidChannelDatabaseError
-from content.schema import required_columns
+from channels.schema_versions import DetectedSchema, describe, detect_schema
 from routers.ids import is_valid_channel_id
 
 
@@ -32,6 +32,15 @@ class ChannelDatabaseInfo:
     min_schema_version: str
 
 
+class OlderSchemaError(InvalidChannelDatabaseError):
+    """The file is in an older content schema: an import installs a normalised copy of it."""
+
+    def __init__(self, path: object, schema: DetectedSchema) -> None:
+        super().__init__(path, f"it has {describe(schema.name)}, not the current one (an "
+                               f"import installs a copy in the current schema)")
+        self.schema = schema
+
+
 def open_untrusted(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise InvalidChannelDatabaseError(path, "no such file")
@@ -46,13 +55,19 @@ def open_untrusted(path: Path) -> sqlite3.Connection:
 
 
 def check_channel_database(path: Path, expected_channel_id: str | None = None, *,
-                           full: bool = False) -> ChannelDatabaseInfo:
-    """Check the file and read its channel metadata; raise InvalidChannelDatabaseError if it fails."""
+                           full: bool = False, accept_older: bool = False) -> ChannelDatabaseInfo:
+    """Check the file and read its channel metadata; raise InvalidChannelDatabaseError if it fails.
+
+    A file in an older content schema is refused, or with `accept_older` (a drive's listing)
+    checked as the normalised copy an import would install (channels.normalise)."""
     path = Path(path)
     connection = open_untrusted(path)
     try:
         _check_integrity(connection, path, full)
-        _check_schema(connection, path)
+        schema = _check_schema(connection, path)
+        if not schema.is_current:
+            connection.close()
+            return _check_older(path, schema, expected_channel_id, accept_older)
         info = _read_metadata(connection, path)
         _check_tree(connection, path, info.channel_id)
     except sqlite3.DatabaseError as error:
@@ -96,21 +111,21 @@ def _check_integrity(connection: sqlite3.Connection, path: Path, full: bool) -> 
         raise InvalidChannelDatabaseError(path, "it is in WAL mode; channel files must not be")
 
 
-def _check_schema(connection: sqlite3.Connection, path: Path) -> None:
-    present: dict[str, set[str]] = {}
-    for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        present[table] = set()
-    missing: list[str] = []
-    for table, columns in sorted(required_columns().items()):
-        if table not in present:
-            missing.append(f"table {table}")
-            continue
-        found = {row[1] for row in connection.execute(
-            "SELECT * FROM pragma_table_info(?)", (table,))}
-        missing.extend(f"{table}.{column}" for column in sorted(columns - found))
-    if missing:
-        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
-        raise InvalidChannelDatabaseError(path, f"missing {shown}")
+def _check_schema(connection: sqlite3.Connection, path: Path) -> DetectedSchema:
+    schema = detect_schema(connection)
+    if schema.problem:
+        raise InvalidChannelDatabaseError(path, schema.problem)
+    return schema
+
+
+def _check_older(path: Path, schema: DetectedSchema, expected_channel_id: str | None,
+                 accept_older: bool) -> ChannelDatabaseInfo:
+    if not accept_older:
+        raise OlderSchemaError(path, schema)
+    from channels.normalise import normalised_copy
+
+    with normalised_copy(path, schema) as copy:
+        return check_channel_database(copy, expected_channel_id)
 
 
 def _check_tree(connection: sqlite3.Connection, path: Path, channel_id: str) -> None:
