@@ -26,8 +26,9 @@ from typing import Any, BinaryIO, Protocol
 
 from django.conf import settings
 
-from channels.checks import check_channel_database
+from channels.checks import OlderSchemaError, check_channel_database
 from channels.models import Channel, ChannelVersion
+from channels.normalise import normalised_copy
 from channels.transfer.drives import free_space
 from channels.transfer.errors import (
     DestinationWriteError,
@@ -161,8 +162,14 @@ def install_database(candidate: Path, channel_id: str, *, source_label: str,
                      created_by: Any = None, full_check: bool = False) -> ChannelImportResult:
     """Check `candidate` (in the temp area) and install it as a new version, moved into place.
 
-    The caller removes `candidate` if it is still there afterwards (not installed)."""
-    info = check_channel_database(candidate, expected_channel_id=channel_id, full=full_check)
+    The caller removes `candidate` if it is still there afterwards (not installed). A candidate
+    in an older content schema is left as it is: a normalised copy of it is installed."""
+    try:
+        info = check_channel_database(candidate, expected_channel_id=channel_id, full=full_check)
+    except OlderSchemaError as older:
+        with normalised_copy(candidate, older.schema) as copy:
+            return install_database(copy, channel_id, source_label=source_label,
+                                    created_by=created_by, full_check=full_check)
     previous, _kept = installed_versions(channel_id)
     if not check_version_offered(channel_id, info.version):
         return ChannelImportResult(channel_id, info.name, info.version, False, previous,

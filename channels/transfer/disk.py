@@ -93,7 +93,8 @@ def list_drive_channels(drive: Path | str) -> list[DriveChannel]:
             continue
         installed = installed_versions(channel_id)[0]
         try:
-            info = check_channel_database(path, expected_channel_id=channel_id)
+            info = check_channel_database(path, expected_channel_id=channel_id,
+                                          accept_older=True)
         except InvalidChannelDatabaseError as error:
             found.append(DriveChannel(channel_id, "", "", 0, 0, 0, installed, False,
                                       problem=error.reason))
