@@ -29,6 +29,7 @@ from kolibri_like.server import parse_start_arguments
 from kolibri_like.tls import (
     RENEW_BEFORE_DAYS,
     CertificateError,
+    certificate_for_start,
     check_given_certificate,
     ensure_certificate,
     generate_authority,
@@ -298,3 +299,32 @@ def test_refused_handshakes_leave_no_tracebacks_in_the_log(https_server):
         requests.get(https_server.url.replace("https://", "http://") + "/ping/", timeout=10)
     time.sleep(0.5)
     assert "Traceback" not in https_server.output()
+
+
+def test_start_makes_the_certificate_under_the_home_for_the_allowed_hosts(settings, tmp_path):
+    settings.HOME = tmp_path
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "school.lan", ".district.lan"]
+    announced: list[str] = []
+
+    paths = certificate_for_start(None, None, announce=announced.append)
+
+    assert paths.certificate == tmp_path / "tls" / "server.crt"
+    assert paths.authority == tmp_path / "tls" / "ca.crt"
+    assert "school.lan" in alternative_names(paths.certificate.read_bytes())[0]
+    assert len(announced) == 2  # the authority, then the server's certificate
+    again = certificate_for_start(None, None, announce=announced.append)
+    assert not again.generated and len(announced) == 2
+
+
+@pytest.mark.server
+def test_start_refuses_a_certificate_that_is_not_there(tmp_path):
+    server = ServerProcess(tmp_path / "server")
+    server.home.mkdir(parents=True)
+
+    result = server.run_command("start", "--https", "--host", "127.0.0.1", "--port",
+                                str(server.port), "--no-consumer", "--cert",
+                                str(tmp_path / "missing.crt"), "--key",
+                                str(tmp_path / "missing.key"), check=False, timeout=120)
+
+    assert result.returncode == 4
+    assert "missing.crt is not a file" in result.stderr
