@@ -5,6 +5,13 @@
    MAX_ERRORS failed requests in a row. */
 (function () {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   var ACTIVE = { queued: true, running: true };
   var FIRST_DELAY_MS = 700;
   var MAX_DELAY_MS = 3000;
@@ -39,7 +46,7 @@
   }
 
   function errorText(data, status) {
-    var text = (data && data.detail) || ("The server answered " + status + ".");
+    var text = (data && data.detail) || format(gettext("The server answered %(status)s."), { status: status });
     if (data && data.errors) {
       Object.keys(data.errors).forEach(function (field) {
         text += " " + field + ": " + [].concat(data.errors[field]).join(" ");
@@ -89,14 +96,14 @@
       var button = cancel.querySelector("button");
       if (button) {
         button.disabled = !!job.cancel_requested;
-        button.textContent = job.cancel_requested ? "Cancelling…" : "Cancel";
+        button.textContent = job.cancel_requested ? gettext("Cancelling…") : gettext("Cancel");
       }
     }
     if (job.state === "done" && item.getAttribute("data-was-active") === "yes" && !item.querySelector(".task__reload")) {
       var reload = document.createElement("a");
       reload.className = "task__reload";
       reload.href = window.location.href;
-      reload.textContent = "Finished: reload the page to see the result";
+      reload.textContent = gettext("Finished: reload the page to see the result");
       item.appendChild(reload);
     }
   }
@@ -122,7 +129,7 @@
         errors += 1;
         if (errors >= MAX_ERRORS) {
           var error = field(item, "error");
-          if (error) { error.textContent = "Lost contact with the server (" + problem.message + "); reload the page."; error.hidden = false; }
+          if (error) { error.textContent = format(gettext("Lost contact with the server (%(problem)s); reload the page."), { problem: problem.message }); error.hidden = false; }
           return;
         }
         window.setTimeout(step, MAX_DELAY_MS);

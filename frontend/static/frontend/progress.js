@@ -7,6 +7,13 @@
    Guests get no [data-progress] element (progress needs an account), so nothing runs. */
 (function () {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   var box = document.querySelector("[data-progress]");
   if (!box) { return; }
   var url = box.getAttribute("data-progress-url");
@@ -31,11 +38,11 @@
       if (node.completed) {
         item.classList.add("is-done");
         item.appendChild(Object.assign(document.createElement("span"), {
-          className: "done-mark", textContent: "\u2713 Done" }));
+          className: "done-mark", textContent: "\u2713 " + gettext("Done") }));
       } else if (node.progress > 0) {
         item.appendChild(Object.assign(document.createElement("span"), {
           className: "done-mark done-mark--partial",
-          textContent: "Started: " + Math.round(node.progress * 100) + "%" }));
+          textContent: format(gettext("Started: %(percent)s%"), { percent: Math.round(node.progress * 100) }) }));
       }
     });
   }
@@ -46,12 +53,13 @@
     if (!bar || !text || !course || !course.total_resources) { return; }
     bar.value = course.progress || 0;
     // The course's totals, also on a sub-topic's page: say so.
-    var words = "Course progress: " + course.completed_resources + " of " +
-      course.total_resources + " done";
+    var words = format(gettext("Course progress: %(done)s of %(total)s done"),
+      { done: course.completed_resources, total: course.total_resources });
     if (course.tests_total) {
-      words += " \u00b7 tests passed: " + course.tests_passed + " of " + course.tests_total;
+      words += " \u00b7 " + format(gettext("tests passed: %(passed)s of %(total)s"),
+        { passed: course.tests_passed, total: course.tests_total });
     }
-    if (course.completed) { words += " \u00b7 course complete"; }
+    if (course.completed) { words += " \u00b7 " + gettext("course complete"); }
     text.textContent = words;
     box.hidden = false;
   }
@@ -59,10 +67,10 @@
   function showNode(node) {
     if (!node) { return; }
     if (node.completed) {
-      box.textContent = "\u2713 Done";
+      box.textContent = "\u2713 " + gettext("Done");
       box.className = "progress-status progress-status--done";
     } else if (node.progress > 0) {
-      box.textContent = "In progress: " + Math.round(node.progress * 100) + "%";
+      box.textContent = format(gettext("In progress: %(percent)s%"), { percent: Math.round(node.progress * 100) });
       box.className = "progress-status";
     } else {
       return;

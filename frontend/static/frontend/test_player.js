@@ -14,6 +14,13 @@
       number of times until it is ready, and "My certificates" is linked either way. */
 (function () {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   var root = document.querySelector("[data-test-player]");
   if (!root) { return; }
 
@@ -79,14 +86,10 @@
   }
 
   function attemptsText() {
-    if (!limited()) { return "You may try this test as many times as you like."; }
+    if (!limited()) { return gettext("You may try this test as many times as you like."); }
     var left = attemptsLeft();
-    return left === 0 ? "You have no attempts left." :
-      "Attempts left: " + left + " of " + test.max_attempts + ".";
-  }
-
-  function plural(count, word) {
-    return count + " " + word + (count === 1 ? "" : "s");
+    return left === 0 ? gettext("You have no attempts left.") :
+      format(gettext("Attempts left: %(left)s of %(total)s."), { left: left, total: test.max_attempts });
   }
 
   // -- Drawing the questions --------------------------------------------------------------
@@ -96,13 +99,13 @@
   }
 
   function drawQuestion(question, number, total) {
-    var heading = "Question " + number + " of " + total;
+    var heading = format(gettext("Question %(number)s of %(total)s"), { number: number, total: total });
     if (question.unsupported) {
       var box = el("div", { "class": "question question--unsupported",
                             "data-question-id": question.id, tabindex: "-1" });
       box.appendChild(el("h2", { "class": "question__number" }, heading));
       box.appendChild(el("p", { "class": "notice" },
-        "This question type cannot be shown here; it is not counted."));
+        gettext("This question type cannot be shown here; it is not counted.")));
       return box;
     }
     var fieldset = el("fieldset", { "class": "question", "data-question-id": question.id,
@@ -115,11 +118,12 @@
     var pictures = question.images && question.images.length ? question.images :
       (question.image ? [question.image] : []);
     pictures.forEach(function (url, index) {
-      fieldset.appendChild(questionImage(url, "Picture " + (pictures.length > 1 ? (index + 1) + " " : "") +
-                                         "for question " + number));
+      fieldset.appendChild(questionImage(url, pictures.length > 1
+        ? format(gettext("Picture %(index)s for question %(number)s"), { index: index + 1, number: number })
+        : format(gettext("Picture for question %(number)s"), { number: number })));
     });
     fieldset.appendChild(el("p", { "class": "question__hint" },
-      question.multiple ? "Choose every correct answer." : "Choose one answer."));
+      question.multiple ? gettext("Choose every correct answer.") : gettext("Choose one answer.")));
     var list = el("ul", { "class": "choices" });
     (question.choices || []).forEach(function (choice, index) {
       var inputId = "q-" + question.id + "-" + index;
@@ -130,7 +134,7 @@
       label.appendChild(el("span", { "class": "choice__text" }, choice.text || ""));
       if (choice.image) {
         label.appendChild(questionImage(choice.image,
-          choice.text ? "" : "Answer " + (index + 1) + " of question " + number));
+          choice.text ? "" : format(gettext("Answer %(index)s of question %(number)s"), { index: index + 1, number: number })));
       }
       item.appendChild(input);
       item.appendChild(label);
@@ -157,8 +161,8 @@
       var bar = el("progress", { "class": "test-nav__bar", max: String(questions.length),
                                  value: "1", "aria-hidden": "true" });
       var previous = el("button", { type: "button", "class": "button button--secondary",
-                                    "data-step": "previous" }, "Previous");
-      var next = el("button", { type: "button", "class": "button", "data-step": "next" }, "Next");
+                                    "data-step": "previous" }, gettext("Previous"));
+      var next = el("button", { type: "button", "class": "button", "data-step": "next" }, gettext("Next"));
       previous.addEventListener("click", function () { showStep(stepIndex - 1, true); });
       next.addEventListener("click", function () { showStep(stepIndex + 1, true); });
       nav.appendChild(indicator);
@@ -167,7 +171,7 @@
       nav.appendChild(next);
     }
     var submit = el("button", { type: "submit", "class": "button", "data-submit": "" },
-                    "Submit answers");
+                    gettext("Submit answers"));
     nav.appendChild(submit);
     form.appendChild(nav);
     form.addEventListener("submit", function (event) {
@@ -177,7 +181,7 @@
     form.addEventListener("change", function () {
       // An answer changed after a "some are unanswered" warning: ask again next time.
       submit.removeAttribute("data-confirmed");
-      submit.textContent = "Submit answers";
+      submit.textContent = gettext("Submit answers");
     });
 
     var area = root.querySelector("[data-test-area]");
@@ -197,7 +201,7 @@
       item.hidden = position !== stepIndex;
     });
     form.querySelector("[data-step-indicator]").textContent =
-      "Question " + (stepIndex + 1) + " of " + total;
+      format(gettext("Question %(number)s of %(total)s"), { number: stepIndex + 1, total: total });
     form.querySelector(".test-nav__bar").value = stepIndex + 1;
     form.querySelector('[data-step="previous"]').hidden = stepIndex === 0;
     form.querySelector('[data-step="next"]').hidden = stepIndex === total - 1;
@@ -224,15 +228,16 @@
     var collected = collectAnswers(form);
     if (collected.unanswered.length && !submit.hasAttribute("data-confirmed")) {
       // One more press sends them as they are: a learner may really not know an answer.
-      say("Not answered yet: question" + (collected.unanswered.length > 1 ? "s " : " ") +
-          collected.unanswered.join(", ") + ". Press \u201cSubmit anyway\u201d to send your " +
-          "answers as they are; unanswered questions count as wrong.", true);
+      say(format(ngettext(
+        "Not answered yet: question %(numbers)s. Press \u201cSubmit anyway\u201d to send your answers as they are; unanswered questions count as wrong.",
+        "Not answered yet: questions %(numbers)s. Press \u201cSubmit anyway\u201d to send your answers as they are; unanswered questions count as wrong.",
+        collected.unanswered.length), { numbers: collected.unanswered.join(", ") }), true);
       submit.setAttribute("data-confirmed", "");
-      submit.textContent = "Submit anyway";
+      submit.textContent = gettext("Submit anyway");
       return;
     }
     submit.disabled = true;
-    say("Checking your answers\u2026", false);
+    say(gettext("Checking your answers\u2026"), false);
     api("POST", attemptsUrl, { channel_id: channelId, node_id: nodeId,
                                answers: collected.answers, started_at: startedAt })
       .then(function (answer) {
@@ -245,14 +250,13 @@
           // Signed out meanwhile (another tab, an expired session): the answers stay on the
           // page, and signing in again in another tab lets the learner press Submit again.
           submit.disabled = false;
-          say("You are signed out, so your answers were not sent. Sign in again (in another " +
-              "tab keeps this page as it is), then press Submit again.", true);
+          say(gettext("You are signed out, so your answers were not sent. Sign in again (in another tab keeps this page as it is), then press Submit again."), true);
           return;
         }
         if (!answer.ok) {
           submit.disabled = false;
           say((answer.data && answer.data.detail) ||
-              "The server could not check your answers (" + answer.status + "). Try again.", true);
+              format(gettext("The server could not check your answers (%(status)s). Try again."), { status: answer.status }), true);
           return;
         }
         attemptsUsed += 1;
@@ -262,7 +266,7 @@
       })
       .catch(function () {
         submit.disabled = false;
-        say("The server did not answer. Check the connection and press Submit again.", true);
+        say(gettext("The server did not answer. Check the connection and press Submit again."), true);
       });
   }
 
@@ -273,7 +277,7 @@
     var box = el("div", { "class": "test-result test-result--failed", tabindex: "-1",
                           "data-test-result": "" });
     box.appendChild(el("p", { "class": "test-result__headline" },
-      detail || "You have used every attempt at this test."));
+      detail || gettext("You have used every attempt at this test.")));
     area.appendChild(box);
     box.focus();
   }
@@ -286,24 +290,25 @@
     var box = el("div", { "class": "test-result " + (passed ? "test-result--passed" : "test-result--failed"),
                           tabindex: "-1", role: "status", "data-test-result": passed ? "passed" : "failed" });
     box.appendChild(el("p", { "class": "test-result__headline" },
-      passed ? "You passed this test." : "You did not pass this time."));
-    var detail = "Your score: " + percent(result.score || 0) + ".";
+      passed ? gettext("You passed this test.") : gettext("You did not pass this time.")));
+    var detail = format(gettext("Your score: %(score)s."), { score: percent(result.score || 0) });
     // results: {question_id: true (right), false (wrong), null (not counted)}.
     var graded = Object.keys(result.results || {}).filter(function (id) {
       return result.results[id] !== null;
     });
     if (graded.length) {
       var right = graded.filter(function (id) { return result.results[id] === true; }).length;
-      detail = "Your score: " + percent(result.score || 0) + " (" + right + " of " +
-        plural(graded.length, "question") + " right).";
+      detail = format(ngettext("Your score: %(score)s (%(right)s of %(count)s question right).",
+                               "Your score: %(score)s (%(right)s of %(count)s questions right).", graded.length),
+                      { score: percent(result.score || 0), right: right, count: graded.length });
     }
     if (typeof test.pass_mark === "number") {
-      detail += " You need " + percent(test.pass_mark) + " to pass.";
+      detail += " " + format(gettext("You need %(mark)s to pass."), { mark: percent(test.pass_mark) });
     }
     box.appendChild(el("p", {}, detail));
     box.appendChild(el("p", { "data-attempts-left": "" }, attemptsText()));
     if (!passed && attemptsLeft() > 0) {
-      var again = el("button", { type: "button", "class": "button", "data-try-again": "" }, "Try again");
+      var again = el("button", { type: "button", "class": "button", "data-try-again": "" }, gettext("Try again"));
       again.addEventListener("click", function () {
         drawTest();
         var first = root.querySelector(".question");
@@ -338,11 +343,11 @@
       if (!course || !course.completed) { return; }
       var done = el("div", { "class": "course-complete", "data-course-complete": "" });
       done.appendChild(el("p", { "class": "course-complete__headline" },
-        "You have completed the course \u201c" + (course.name || "this course") + "\u201d."));
+        format(gettext("You have completed the course \u201c%(name)s\u201d."), { name: course.name || gettext("this course") })));
       var certificate = el("p", { "data-certificate-state": "pending" },
-        "Your certificate is being prepared\u2026");
+        gettext("Your certificate is being prepared\u2026"));
       done.appendChild(certificate);
-      var link = el("a", { href: myCertificatesUrl, "data-my-certificates": "" }, "Go to My certificates");
+      var link = el("a", { href: myCertificatesUrl, "data-my-certificates": "" }, gettext("Go to My certificates"));
       done.appendChild(el("p")).appendChild(link);
       box.appendChild(done);
       waitForCertificate(certificate, course.certificate_id, 0);
@@ -363,32 +368,31 @@
       }
       if (found && found.state === "ready") {
         line.setAttribute("data-certificate-state", "ready");
-        line.textContent = "Your certificate is ready to download from My certificates.";
+        line.textContent = gettext("Your certificate is ready to download from My certificates.");
         return;
       }
       if (found && found.state === "failed") {
         line.setAttribute("data-certificate-state", "failed");
-        line.textContent = "Your certificate could not be made. Ask your teacher or admin; " +
-          "your completed course is recorded.";
+        line.textContent = gettext("Your certificate could not be made. Ask your teacher or admin; your completed course is recorded.");
         return;
       }
       if (polls + 1 >= CERTIFICATE_POLLS) {
         // Still rendering (a busy server): it will be on My certificates when it is done.
-        line.textContent = "Your certificate is still being prepared. It will appear on My " +
-          "certificates in a few minutes.";
+        line.textContent = gettext("Your certificate is still being prepared. It will appear on My certificates in a few minutes.");
         return;
       }
       window.setTimeout(function () { waitForCertificate(line, certificateId, polls + 1); },
                         CERTIFICATE_POLL_MS);
     }).catch(function () {
-      line.textContent = "Your certificate will appear on My certificates.";
+      line.textContent = gettext("Your certificate will appear on My certificates.");
     });
   }
 
   function showInfo() {
     var info = root.querySelector("[data-test-info]");
-    var parts = [plural((test.questions || []).length, "question") + "."];
-    if (typeof test.pass_mark === "number") { parts.push("Pass mark: " + percent(test.pass_mark) + "."); }
+    var count = (test.questions || []).length;
+    var parts = [format(ngettext("%(count)s question.", "%(count)s questions.", count), { count: count })];
+    if (typeof test.pass_mark === "number") { parts.push(format(gettext("Pass mark: %(mark)s."), { mark: percent(test.pass_mark) })); }
     parts.push(attemptsText());
     info.textContent = parts.join(" ");
     info.hidden = false;
@@ -396,11 +400,11 @@
 
   // -- Start ------------------------------------------------------------------------------
 
-  say("Loading the test\u2026", false);
+  say(gettext("Loading the test\u2026"), false);
   api("GET", questionsUrl).then(function (answer) {
     if (!answer.ok) {
       say((answer.data && answer.data.detail) ||
-          "This test could not be loaded (" + answer.status + ").", true);
+          format(gettext("This test could not be loaded (%(status)s)."), { status: answer.status }), true);
       return;
     }
     test = answer.data;
@@ -408,15 +412,16 @@
     showInfo();
     say("", false);
     if (!(test.questions || []).length) {
-      say("This test has no questions.", true);
+      say(gettext("This test has no questions."), true);
       return;
     }
     if (limited() && attemptsLeft() === 0) {
-      showNoAttemptsLeft("You have used all " + plural(test.max_attempts, "attempt") + " at this test.");
+      showNoAttemptsLeft(format(ngettext("You have used all %(count)s attempt at this test.",
+        "You have used all %(count)s attempts at this test.", test.max_attempts), { count: test.max_attempts }));
       return;
     }
     drawTest();
   }).catch(function () {
-    say("The server did not answer. Reload the page to try again.", true);
+    say(gettext("The server did not answer. Reload the page to try again."), true);
   });
 })();

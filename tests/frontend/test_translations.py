@@ -1,0 +1,202 @@
+"""The interface in French and Arabic: chosen by the browser (Accept-Language) or by the header's
+language picker (Django's set_language view), translated with no English left in the parts that
+are marked, right-to-left for Arabic, the JavaScript catalog, and committed .mo files that match
+their .po files (so a machine without gettext still shows translations)."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from authoring.models import Draft
+from channels.models import Channel
+from tests.frontend.channels import VIDEO_ID, build_media_channel
+
+pytestmark = pytest.mark.django_db
+
+LOCALE_DIRS = [settings.BASE_DIR / app / "locale" for app in ("frontend", "accounts", "learning")]
+PO_FILES = sorted(po for locale_dir in LOCALE_DIRS for po in locale_dir.glob("*/LC_MESSAGES/*.po"))
+
+# What the header says in English: none of it may be left on a translated page.
+HEADER_ENGLISH = ["Skip to content", "Search all channels", ">Search<", "Sign in<", "My courses",
+                  "My certificates", "Change password", "Sign out", "Change language", ">Admin<"]
+
+
+def html_of(response) -> str:
+    assert response.status_code == 200, response.content[:800]
+    return response.content.decode()
+
+
+def signed_in(user, language: str | None = None) -> Client:
+    client = Client(headers={"accept-language": language} if language else {})
+    client.force_login(user)
+    return client
+
+
+def assert_no_english(html: str, phrases: list[str]) -> None:
+    left = [phrase for phrase in phrases if phrase in html]
+    assert not left, f"English left on a translated page: {left}"
+
+
+def header_of(html: str) -> str:
+    return re.search(r'<header class="site-header">.*?</header>', html, re.S).group(0)
+
+
+def main_of(html: str) -> str:
+    return re.search(r'<main id="main".*?</main>', html, re.S).group(0)
+
+
+# Choosing the language
+
+def test_english_stays_the_default(client):
+    html = html_of(client.get("/"))
+    assert '<html lang="en" dir="ltr">' in html
+    assert "Search all channels" in html and "No channels are installed" in html
+
+
+def test_the_browser_language_chooses_french(client, make_channel):
+    build_media_channel(make_channel)
+    html = html_of(client.get("/", headers={"accept-language": "fr-FR,fr;q=0.9,en;q=0.5"}))
+    assert '<html lang="fr" dir="ltr">' in html
+    assert "<h1>Chaînes</h1>" in html
+    assert "8 éléments" in html and "version 1" in html
+    assert 'placeholder="Rechercher dans toutes les chaînes"' in html
+    assert ">Se connecter<" in html
+    assert_no_english(header_of(html), HEADER_ENGLISH)
+    assert_no_english(main_of(html), ["Channels", "items"])
+
+
+def test_the_language_picker_keeps_the_choice_over_the_browser(client):
+    html = html_of(client.get("/"))
+    picker = re.search(r'<form class="language-picker".*?</form>', html, re.S).group(0)
+    assert 'action="/i18n/setlang/"' in picker
+    assert 'value="fr"' in picker and 'value="ar"' in picker and ">français<" in picker
+    response = client.post("/i18n/setlang/", {"language": "fr", "next": "/search/"})
+    assert response.status_code == 302 and response["Location"] == "/search/"
+    html = html_of(client.get("/search/", headers={"accept-language": "en"}))
+    assert '<html lang="fr"' in html and "<h1>Rechercher</h1>" in html
+    assert "Tous les types" in html and "Toutes les chaînes" in html
+    assert_no_english(main_of(html), ["All kinds", "All channels", "Words", ">Search<"])
+
+
+def test_a_signed_in_learner_picks_arabic_and_gets_right_to_left(learner_user):
+    client = signed_in(learner_user)
+    client.post("/i18n/setlang/", {"language": "ar", "next": "/"})
+    html = html_of(client.get("/learn/"))
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "<h1>دوراتي</h1>" in html and "تسجيل الخروج" in html and "شهاداتي" in html
+    assert_no_english(header_of(html), HEADER_ENGLISH)
+
+
+# Translated pages
+
+def test_the_sign_in_page_in_french(client):
+    html = html_of(client.get("/login/", headers={"accept-language": "fr"}))
+    assert "<h1>Se connecter</h1>" in html
+    assert ">Nom d’utilisateur<" in html and ">Mot de passe<" in html
+    assert_no_english(main_of(html), ["Sign in", "Username", "Password"])
+
+
+def test_the_sign_in_page_in_arabic_is_right_to_left(client):
+    html = html_of(client.get("/login/", headers={"accept-language": "ar"}))
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "<h1>تسجيل الدخول</h1>" in html and ">اسم المستخدم<" in html
+    assert_no_english(main_of(html), ["Sign in", "Username", "Password"])
+
+
+def test_a_content_page_in_french_and_arabic(client, make_channel):
+    channel = build_media_channel(make_channel)
+    path = f"/channels/{channel.channel_id}/content/{VIDEO_ID}/"
+    french = html_of(client.get(path, headers={"accept-language": "fr"}))
+    assert "Ce navigateur n’a pas pu lire ce fichier vidéo." in french
+    assert 'aria-label="Fil d’Ariane"' in french
+    assert_no_english(main_of(french), ["This browser could not play", "Breadcrumbs", "Download "])
+    arabic = html_of(client.get(path, headers={"accept-language": "ar"}))
+    assert 'dir="rtl"' in arabic and "تعذّر على هذا المتصفح تشغيل الفيديو" in arabic
+    assert_no_english(main_of(arabic), ["This browser could not play", "Breadcrumbs", "Download "])
+
+
+def test_a_topic_page_in_arabic(client, make_channel):
+    channel = build_media_channel(make_channel)
+    html = html_of(client.get(f"/channels/{channel.channel_id}/", headers={"accept-language": "ar"}))
+    assert 'dir="rtl"' in html and "الإصدار 1" in html
+    assert_no_english(main_of(html), ["Version ", "Topic<", "Breadcrumbs"])
+
+
+def test_the_wizard_in_french_for_an_author(author_user):
+    draft = Draft.objects.create(owner=author_user)
+    html = html_of(signed_in(author_user, "fr").get(f"/author/drafts/{draft.id}/"))
+    assert "<h1 data-wizard-title>Nouveau cours</h1>" in html
+    assert "Informations de base" in html and "Séries de tests" in html
+    assert "Récapitulatif et confirmation" in html and ">Publier<" in html
+    assert ">Annuler le brouillon<" in html and ">Monter<" in html
+    assert_no_english(main_of(html), [
+        "New course", "Basic information", "Test sets", "Overview and confirm", "Course name",
+        "Next:", ">Back<", ">Publish<", "Cancel draft", "Move up", "Remove", "All changes saved"])
+
+
+def test_the_admin_channels_page_in_french(admin_user, make_channel):
+    make_channel("maths")
+    Channel.objects.update(state="rejected", problem="checksum")
+    html = html_of(signed_in(admin_user, "fr").get("/admin/channels/"))
+    assert "<h1>Chaînes de ce serveur</h1>" in html and "Gérer les chaînes" in html
+    assert ">Versions conservées<" in html and ">refusée<" in html
+    assert 'aria-label="Administration"' in html and ">Importer<" in html
+    assert_no_english(main_of(html), ["Channels on this server", "Kept versions", "Import<",
+                                      "Users<", ">rejected<", ">State<", ">Size<"])
+
+
+# The JavaScript catalog
+
+def test_the_javascript_catalog_serves_french(client):
+    french = client.get("/jsi18n/", headers={"accept-language": "fr"}).content.decode()
+    assert "Le serveur ne r\\u00e9pond pas" in french or "Le serveur ne répond pas" in french
+    english = client.get("/jsi18n/").content.decode()
+    assert "Le serveur ne r" not in english
+
+
+def test_every_page_loads_the_catalog_before_its_scripts(client):
+    html = html_of(client.get("/"))
+    assert html.index('src="/jsi18n/"') < html.index("connection")
+
+
+# The catalogs themselves
+
+def catalog_of(mo_file: Path) -> dict:
+    with mo_file.open("rb") as handle:
+        return dict(gettext.GNUTranslations(handle)._catalog)  # type: ignore[attr-defined]
+
+
+def test_there_are_french_and_arabic_catalogs_for_pages_and_scripts():
+    names = {(po.parts[-3], po.name) for po in PO_FILES}
+    assert {("fr", "django.po"), ("ar", "django.po"), ("fr", "djangojs.po"),
+            ("ar", "djangojs.po")} <= names
+
+
+@pytest.mark.parametrize("po_file", PO_FILES, ids=lambda path: "/".join(path.parts[-5:]))
+def test_every_message_is_translated_and_compiled(po_file):
+    """msgfmt leaves untranslated and fuzzy messages out of the .mo: the committed .mo holds
+    exactly the .po's messages only when every one is translated and the .mo is current."""
+    text = po_file.read_text(encoding="utf-8")
+    assert "#, fuzzy" not in text
+    message_count = len(re.findall(r"^msgid ", text, flags=re.M)) - 1  # less the header
+    mo_file = po_file.with_suffix(".mo")
+    assert mo_file.exists(), f"{mo_file} is missing: run compilemessages and commit it"
+    compiled = {key[0] if isinstance(key, tuple) else key for key in catalog_of(mo_file)} - {""}
+    assert len(compiled) == message_count, "untranslated messages, or a stale .mo"
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs gettext's msgfmt (make test)")
+@pytest.mark.parametrize("po_file", PO_FILES, ids=lambda path: "/".join(path.parts[-5:]))
+def test_the_committed_mo_matches_its_po(po_file, tmp_path):
+    fresh = tmp_path / "fresh.mo"
+    subprocess.run(["msgfmt", "--check", "-o", str(fresh), str(po_file)], check=True)
+    assert catalog_of(po_file.with_suffix(".mo")) == catalog_of(fresh), (
+        f"{po_file.with_suffix('.mo')} is stale: run compilemessages and commit it")
