@@ -12,7 +12,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-services browser-deps office-deps clean
+.PHONY: run test test-sqlite test-services browser-deps office-deps gettext-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,15 @@ office-deps:
 	    echo "!!! (no root, or no package source): the office conversion tests will fail."; \
 	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }; }
 
-test: $(TEST_STAMP) browser-deps office-deps
+# Debian's gettext (msgfmt) so the translation tests compile each .po and compare it with the
+# committed .mo; the server itself only needs the committed .mo files.
+gettext-deps:
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "!!! gettext (msgfmt) is missing and cannot be installed without root: the .po/.mo sync test is skipped."; fi; }
+
+test: $(TEST_STAMP) browser-deps office-deps gettext-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
