@@ -83,14 +83,16 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
                                   description=ERROR_TEXTS[code]) for code in codes}
 
 
+PAGE_FIELDS: dict[str, Any] = {
+    "count": serializers.IntegerField(),
+    "next": serializers.URLField(allow_null=True),
+    "previous": serializers.URLField(allow_null=True),
+}
+
+
 def page_of(name: str, child: Any) -> Any:
     """`{count, next, previous, results}` for views that paginate by hand (plain APIView)."""
-    return shape(name, {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": child,
-    })
+    return shape(name, {**PAGE_FIELDS, "results": child})
 
 
 PAGE_PARAMETERS = [
@@ -200,7 +202,9 @@ document("content.search.api.SearchView", get=extend_schema(
     parameters=[query("q", "The words to find."),
                 query("kind", "Only nodes of this kind."),
                 query("lang", "Only nodes in this language."),
-                query("channel", "Only this channel (channel id)."), *PAGE_PARAMETERS],
+                query("channel", "Only this channel (channel id)."),
+                query("page", "Page number, from 1; the first 1000 results.", int),
+                query("page_size", "Results per page, up to 100.", int)],
     responses={200: page_of("PaginatedSearchResultList", many(SearchResult)),
                **errors(400, 404)}))
 document("channels.views.ChannelDatabaseView", get=extend_schema(
@@ -449,6 +453,19 @@ NodeProgress = shape("NodeProgress", {
     "completed_at": serializers.DateTimeField(allow_null=True),
     "updated_at": serializers.DateTimeField(),
 })
+CourseSummary = shape("CourseSummary", {
+    "channel_id": serializers.CharField(), "name": serializers.CharField(),
+    "version": serializers.IntegerField(allow_null=True),
+    "version_label": serializers.CharField(),
+    "available": serializers.BooleanField(help_text="Whether the course is on this server."),
+    "total_resources": serializers.IntegerField(allow_null=True),
+    "completed_resources": serializers.IntegerField(allow_null=True),
+    "progress": serializers.FloatField(help_text="0 to 1"),
+    "tests_total": serializers.IntegerField(allow_null=True),
+    "tests_passed": serializers.IntegerField(allow_null=True),
+    "completed": serializers.BooleanField(),
+    "certificate_id": serializers.UUIDField(allow_null=True),
+})
 SIGN_IN = (401,)
 CHANNEL_FILTER = query("channel_id", "Only this channel (channel id).")
 
@@ -482,8 +499,10 @@ document("learning.api.AttemptListView",
 document("learning.api.ProgressView",
          get=extend_schema(
              summary="Your progress per node, plus `courses` (one summary per course)",
-             parameters=[CHANNEL_FILTER],
-             responses={200: many(NodeProgress), **errors(400, *SIGN_IN)}),
+             operation_id="api_progress_list", parameters=[CHANNEL_FILTER, *PAGE_PARAMETERS],
+             responses={200: shape("PaginatedNodeProgressList", {
+                 **PAGE_FIELDS, "results": many(NodeProgress),
+                 "courses": many(CourseSummary)}), **errors(400, *SIGN_IN)}),
          post=extend_schema(
              summary="Record progress on a node",
              request=shape("ProgressUpdate", {
@@ -505,6 +524,38 @@ document("learning.api.CertificatePdfView", get=extend_schema(
 # are drf-spectacular-sidecar's static files (SWAGGER_UI_DIST = "SIDECAR"), served by whitenoise.
 schema_view = SpectacularAPIView.as_view()
 docs_view = SpectacularSwaggerView.as_view(url_name="api-schema")
+
+
+HEX_PATTERN = "^[0-9a-f]{32}$"
+PATH_IDS = {
+    "channel_id": ("A channel id: " + HEX_ID + ".", {"pattern": HEX_PATTERN}),
+    "node_id": ("A node id: " + HEX_ID + ".", {"pattern": HEX_PATTERN}),
+    "draft_id": ("A draft's id.", {"format": "uuid"}),
+    "file_id": ("A draft file's id.", {"format": "uuid"}),
+    "job_id": ("A task's id.", {"format": "uuid"}),
+    "certificate_id": ("A certificate's id.", {"format": "uuid"}),
+}
+
+
+def describe_path_ids(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: what each id in a path looks like (a malformed one answers 404).
+
+    The URLs take any string (`<str:channel_id>`) so that the views answer a JSON 404, which
+    leaves drf-spectacular only "string" to say; the channel API's `pk` became `id`.
+    """
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                name = parameter["name"]
+                if parameter["in"] != "path":
+                    continue
+                if name == "id" and path.startswith("/api/channels/"):
+                    name = "channel_id"
+                if name in PATH_IDS:
+                    description, schema = PATH_IDS[name]
+                    parameter["description"] = description
+                    parameter["schema"] = {"type": "string", **schema}
+    return result
 
 
 def load(endpoints: list[Any]) -> list[Any]:

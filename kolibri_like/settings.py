@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["kolibri_like.openapi.load"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "kolibri_like.openapi.describe_path_ids"],
 }
 
 LANGUAGE_CODE = "en"

@@ -205,3 +205,51 @@ def test_the_docs_page_loads_only_local_files(client):
         assert b"".join(asset.streaming_content if asset.streaming else [asset.content])
     assert "//cdn" not in page and "https://" not in page
     assert '"/api/schema/"' in page
+
+
+DOCS_IN_PRODUCTION = """
+import re
+
+import django
+from django.core.management import call_command
+from django.test import Client
+
+django.setup()
+call_command("collectstatic", interactive=False, verbosity=0)
+client = Client()
+page = client.get("/api/docs/")
+print(page.status_code)
+for url in re.findall(r'(?:src|href)="([^"]+)"', page.content.decode()):
+    asset = client.get(url)
+    print(url, asset.status_code, asset.get("Cache-Control", ""))
+"""
+
+
+def test_collectstatic_gathers_the_docs_files_and_whitenoise_serves_them(tmp_path):
+    """Production settings: hashed names from collectstatic's manifest, served by whitenoise."""
+    result = subprocess.run(
+        [sys.executable, "-c", DOCS_IN_PRODUCTION], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "DJANGO_SETTINGS_MODULE": "kolibri_like.settings",
+                          "KOLIBRI_LIKE_HOME": str(tmp_path), "ALLOWED_HOSTS": "testserver",
+                          "DEBUG": "false"})
+    assert result.returncode == 0, result.stderr
+    status, *assets = result.stdout.splitlines()
+    assert status == "200"
+    assert len(assets) >= 3
+    for line in assets:
+        url, asset_status, cache_control = line.split(" ", 2)
+        assert re.fullmatch(r"/static/drf_spectacular_sidecar/[\w./-]+\.[0-9a-f]{12}\.\w+", url)
+        assert asset_status == "200", line
+        assert "immutable" in cache_control or "max-age" in cache_control, line
+    assert (tmp_path / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist").is_dir()
+
+
+def test_path_ids_say_what_they_look_like(schema):
+    for path in ("/api/content/{channel_id}/contentnode/{node_id}/", "/api/channels/{id}/"):
+        for parameter in schema["paths"][path]["get"]["parameters"]:
+            if parameter["in"] == "path":
+                assert parameter["schema"] == {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+    task = schema["paths"]["/api/tasks/{job_id}/"]["get"]["parameters"][0]
+    assert task["schema"] == {"type": "string", "format": "uuid"}
+    user = schema["paths"]["/api/users/{id}/"]["get"]["parameters"][0]
+    assert user["schema"] == {"type": "integer"}
