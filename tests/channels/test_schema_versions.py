@@ -186,3 +186,38 @@ def test_an_older_file_is_checked_as_its_normalised_copy_when_asked(channel_file
     info = check_channel_database(path, channel_id, accept_older=True)
     assert (info.channel_id, info.node_count, info.min_schema_version) == (channel_id, 7, "1")
     assert schema_of_file(path).name == "v0.2.0-beta1"  # the file itself is unchanged
+
+
+KOLIBRI_MODULES = {"5": "content_schema_5", "4": "content_schema_4", "3": "content_schema_3",
+                   "1": "content_schema_1", "unversioned": "content_schema_unversioned",
+                   "v0.4.0-beta3": "content_schema_v040beta3",
+                   "v0.2.0-beta1": "content_schema_v020beta1"}
+MAKE_EMPTY_FILES = """
+import importlib, sys
+for module, path in zip(sys.argv[1::2], sys.argv[2::2]):
+    schema = importlib.import_module("kolibri.core.content.contentschema.versions." + module)
+    from sqlalchemy import create_engine  # Kolibri's own copy, found once kolibri is imported
+    schema.Base.metadata.create_all(create_engine("sqlite:///" + path))
+"""
+
+
+def test_the_tables_kolibri_itself_creates_for_each_schema_are_named_as_kolibri_names_them(
+        tmp_path):
+    """Kolibri 0.19.5's own SQLAlchemy definitions of its content schemas (the environment the
+    interop tests use) make empty files; each is told apart as Kolibri tells it (schema 2 fits
+    3's tables and columns, so Kolibri also takes it for 3)."""
+    import os
+    import subprocess
+
+    from scripts.kolibri_env import ensure_kolibri_env
+
+    kolibri = ensure_kolibri_env()
+    arguments = []
+    for name, module in KOLIBRI_MODULES.items():
+        arguments += [module, str(tmp_path / f"{name}.sqlite3")]
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV")}
+    subprocess.run([str(kolibri.python), "-c", MAKE_EMPTY_FILES, *arguments], check=True,
+                   env=environment, timeout=120)
+    found = {name: schema_of_file(tmp_path / f"{name}.sqlite3").name for name in KOLIBRI_MODULES}
+    assert found == {name: name for name in KOLIBRI_MODULES}
