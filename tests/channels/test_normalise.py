@@ -20,6 +20,7 @@ from tests.channels.test_schema_versions import SHAPES, old_shape, rewrite
 from tests.channels.transfer import conftest as transfer
 from tests.channels.transfer.conftest import temp_entries
 from tests.channels.transfer.helpers import run
+from tests.channels.transfer.stub_peer import StubPeer
 
 # The drive fixtures of the transfer tests: a channel exported to a drive, a second server.
 drive, exported, second_server = transfer.drive, transfer.exported, transfer.second_server
@@ -205,3 +206,36 @@ def test_a_large_old_file_normalises_in_one_pass(built, tmp_path):
     print(f"\n{count} nodes, {size / 1e6:.1f} MB unversioned file: copy "
           f"{copied - started:.2f} s, detect + normalise {normalised - copied:.2f} s, "
           f"check of the copy {checked - normalised:.2f} s")
+
+
+class PeerWithDatabase(StubPeer):
+    """The stand-in peer of the network tests, also serving one channel database."""
+
+    def __init__(self, channel: dict, storage_dir: Path, database: Path) -> None:
+        super().__init__(channel, storage_dir, hold=None)
+        self.database = database
+
+    def answer(self, handler) -> None:
+        if handler.path == f"/content/databases/{self.channel['id']}.sqlite3":
+            self._send(handler, handler.path, None, 200, self.database.read_bytes())
+            return
+        super().answer(handler)
+
+
+def test_a_peer_offering_an_older_schema_file_imports_through_importchannel_network(
+        exported, second_server):
+    on_peer = drive_database(exported)
+    old_shape(on_peer, "v0.4.0-beta3")
+    peer_md5 = md5(on_peer)
+    second = second_server()
+    channel = {"id": exported.channel_id, "name": "Maths", "version": exported.build.version}
+    with PeerWithDatabase(channel, exported.data / "storage", on_peer) as peer:
+        code, out, err = run("importchannel", "network", exported.channel_id, peer.url)
+        assert code == 0 and "Installed channel" in out, err
+        code, out, err = run("importcontent", "network", exported.channel_id, peer.url)
+        assert code == 0 and "Imported 6 file(s)" in out, err
+    served = second / "databases" / f"{exported.channel_id}.sqlite3"
+    assert schema_of(served).name == CURRENT
+    assert check_channel_database(served, exported.channel_id).node_count == \
+        exported.build.node_count
+    assert md5(on_peer) == peer_md5 and temp_entries(second) == []
