@@ -49,6 +49,7 @@ from authoring.file_jobs import (
 )
 from authoring.models import DraftFile
 from jobs.kinds import JobContext, JobKind, register_kind
+from kolibri_like.crashpoints import crash_point
 from media.ffmpeg import (
     ENCODE_TARGETS,
     FFmpegError,
@@ -141,6 +142,8 @@ def _encode_and_store(context: JobContext, checksum: str, source: Path) -> dict[
                 for name, path in made.items():
                     outputs[name] = put_file(path, path.suffix.lstrip(".")).checksum
                     stored.add(outputs[name])
+                    crash_point("encode.outputs_stored")
+                crash_point("encode.before_rows")
                 outputs["duration"] = round(duration, 3)
                 with transaction.atomic():
                     # Written with the rows, in one transaction: from now on start_encode

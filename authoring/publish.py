@@ -30,6 +30,7 @@ from authoring.drafts import get_draft, publish_problems
 from authoring.errors import InvalidDraftError, PublishConflictError
 from authoring.models import Draft, DraftFile, UploadRecord
 from channels.builder import build_channel
+from kolibri_like.crashpoints import crash_point
 from storage.gc import StorageBusyError, named_lock
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def publish_draft(user: Any, draft_id: object) -> PublishResult:
         Draft.objects.filter(id=draft.id, state=Draft.State.PUBLISHING).update(
             state=Draft.State.OPEN)
         raise
+    crash_point("publish.after_switch")
     with transaction.atomic():
         Draft.objects.filter(id=draft.id).update(
             state=Draft.State.PUBLISHED, published_version=version, published_at=timezone.now(),

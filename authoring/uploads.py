@@ -67,6 +67,7 @@ from authoring.filetypes import (
 )
 from authoring.models import Draft, DraftFile, UploadRecord
 from authoring.uploads_area import partial_path, uploads_dir
+from kolibri_like.crashpoints import crash_point
 from storage.files import fsync_directory, put_file
 from storage.gc import store_write_lock
 
@@ -248,6 +249,7 @@ def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: 
         # Nothing of this request is known to be on disk; `received` stays where it was and
         # the next request trims the rest off (rule 1 of the module doc).
         raise _disk_error(error) from error
+    crash_point("upload.bytes_written")
     _record_received(item, record, position)
     if failure is not None:
         raise failure
@@ -381,6 +383,7 @@ def complete_upload(item: DraftFile) -> DraftFile:
             stored = put_file(path, item.extension)
         except OSError as error:
             raise _disk_error(error) from error
+        crash_point("upload.stored")
         if stored.size != item.size:
             # Cannot happen unless someone wrote the partial file behind our lock.
             raise UploadOffsetError(f"The upload holds {stored.size} bytes, not {item.size}; "

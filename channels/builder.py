@@ -38,6 +38,7 @@ from content.models import (
 )
 from content.perseus import InvalidExerciseFileError, read_exercise_manifest
 from content.schema import MIN_SCHEMA_VERSION, content_models
+from kolibri_like.crashpoints import crash_point
 from routers.ids import is_valid_channel_id
 from routers.registry import (
     channel_database_path,
@@ -205,10 +206,12 @@ def write_channel_database(spec: ChannelSpec, path: Path,
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=DELETE")
         connection.close()
+        crash_point("publish.temp_built")
     finally:
         unregister_alias(alias)
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
+    crash_point("publish.temp_synced")
     return counts
 
 

@@ -47,6 +47,7 @@ from content.search.index import index_channel_version, remove_search_indexes
 from routers.ids import is_valid_channel_id
 from routers.registry import channel_database_path, release_channel_connections
 from storage.files import fsync_directory
+from kolibri_like.crashpoints import crash_point
 
 logger = logging.getLogger(__name__)
 FILE_ROW_BATCH = 5000
@@ -94,6 +95,7 @@ def install_channel_version(source: Path, channel_id: str, *, source_label: str,
             raise VersionExistsError(channel_id, info.version)
         target = version_database_path(channel_id, info.version)
         _place_file(source, target, move=move)
+        crash_point("version.placed")
         try:
             files = read_version_files(target)
             with transaction.atomic():
@@ -107,6 +109,7 @@ def install_channel_version(source: Path, channel_id: str, *, source_label: str,
         except BaseException:
             target.unlink(missing_ok=True)
             raise
+        crash_point("version.before_switch")
         if make_current or channel.state != Channel.State.AVAILABLE or channel.version == 0:
             channel = make_version_current(channel_id, version)
     return InstallResult(channel, version)
@@ -221,11 +224,13 @@ def make_version_current(channel_id: str, version: ChannelVersion) -> Channel:
             os.link(source, swap)
         except OSError:
             _copy_synced(source, swap)
+        crash_point("switch.before_rename")
         release_channel_connections(channel_id)
         os.replace(swap, served)
     finally:
         swap.unlink(missing_ok=True)
     fsync_directory(served.parent)
+    crash_point("switch.after_rename")
     # Before the registry names this version, so searches find its index in place.
     index_channel_version(channel_id, version.number, source)
     stat = served.stat()

@@ -39,6 +39,7 @@ from channels.transfer.errors import (
 )
 from channels.transfer.selection import FileRef
 from channels.versions import install_channel_version
+from kolibri_like.crashpoints import crash_point
 from storage.files import ChecksumCollisionError, ChecksumMismatchError, present_checksums
 
 # Room kept free beyond the files themselves (the registry's writes, the temp file of the copy).
@@ -176,6 +177,7 @@ def install_database(candidate: Path, channel_id: str, *, source_label: str,
                                    source_label)
     install_channel_version(candidate, channel_id, source_label=source_label,
                             created_by=created_by, move=True)
+    crash_point("import.after_switch")
     return ChannelImportResult(channel_id, info.name, info.version, True, previous, source_label)
 
 
@@ -230,5 +232,6 @@ def copy_files(result: ContentImportResult, files: list[FileRef], source: FileSt
             raise local_write_error(error) from error
         progress.update("files", result.files_done, result.files_total)
         record(result)
+        crash_point("import.file_stored")
     progress.update("bytes", result.bytes_total, result.bytes_total)
     return result

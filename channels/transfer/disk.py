@@ -47,6 +47,7 @@ from channels.transfer.imports import run_content_import
 from channels.transfer.locking import import_lock
 from channels.transfer.manifest import included_roots, read_manifest
 from channels.transfer.selection import FileRef
+from kolibri_like.crashpoints import crash_point
 from routers.ids import is_valid_channel_id
 from storage.files import CHUNK_SIZE, put_file
 from storage.paths import temp_root
@@ -125,6 +126,7 @@ def import_channel_from_disk(channel_id: str, drive: Path | str, *, full_check: 
         candidate = temp_dir / f"disk-{channel_id}-{uuid.uuid4().hex[:8]}.sqlite3"
         try:
             _copy_database(source, candidate, layout, progress or NO_PROGRESS)
+            crash_point("import.database_copied")
             return install_database(candidate, channel_id, source_label=layout.label(),
                                     created_by=created_by, full_check=full_check)
         finally:
@@ -188,6 +190,7 @@ class DriveFiles:
             nonlocal counted
             counted += size
             on_bytes(size)
+            crash_point("import.mid_file")
 
         with handle:
             put_file(cast(BinaryIO, CountingReader(handle, self.label, count)), ref.extension,
