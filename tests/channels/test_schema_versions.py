@@ -165,8 +165,8 @@ def test_an_unknown_min_schema_version_is_refused(channel_file, value, reason):
     connection.execute("UPDATE content_channelmetadata SET min_schema_version = ?", (value,))
     connection.commit()
     connection.close()
-    assert schema_of_file(path).problem.startswith(f"its {reason}".replace("its min", "its min"))
-    with pytest.raises(InvalidChannelDatabaseError, match=reason.replace("(", r"\(")):
+    assert schema_of_file(path).problem.startswith(f"its {reason}")
+    with pytest.raises(InvalidChannelDatabaseError, match=reason):
         check_channel_database(path, channel_id)
 
 
