@@ -153,6 +153,18 @@ def test_the_admin_channels_page_in_french(admin_user, make_channel):
                                       "Users<", ">rejected<", ">State<", ">Size<"])
 
 
+
+def test_the_admin_import_and_accounts_pages_in_arabic(admin_user):
+    client = signed_in(admin_user, "ar")
+    html = html_of(client.get("/admin/import/"))
+    assert 'dir="rtl"' in html and "<h1>استيراد القنوات</h1>" in html and "من أين؟" in html
+    assert_no_english(main_of(html), ["Import channels", "From where?", "Show channels",
+                                      "Servers found on the network", "Rescan"])
+    html = html_of(client.get("/admin/users/"))
+    assert "<h1>الحسابات</h1>" in html and ">حساب جديد<" in html
+    assert_no_english(main_of(html), ["Accounts", "New account", "Every role", ">Find<"])
+
+
 # The JavaScript catalog
 
 def test_the_javascript_catalog_serves_french(client):
