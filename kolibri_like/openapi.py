@@ -19,11 +19,11 @@ tests/kolibri_like/test_openapi.py compares the channel and node shapes with it)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -32,7 +32,9 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS
 
+from accounts.permissions import GuestReadable
 from accounts.serializers import (
     OwnPasswordSerializer,
     PasswordResetSerializer,
@@ -48,6 +50,22 @@ HEX_ID = "32 lowercase hex characters"
 ANY_OBJECT = serializers.DictField(child=serializers.JSONField())
 
 # -- Shared pieces ---------------------------------------------------------------------------
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS: drf-spectacular's, knowing our guest readers.
+
+    `GuestReadable` lets anyone read while ALLOW_GUEST_ACCESS is on (the default), so reads
+    it guards list "no credentials" (`{}`) beside the token and the session.
+    """
+
+    def get_auth(self) -> list[Any]:
+        auths = super().get_auth()
+        guest_readable = any(isinstance(permission, GuestReadable)
+                             for permission in self.view.get_permissions())
+        if guest_readable and self.method in SAFE_METHODS and {} not in auths:
+            auths.append({})
+        return auths
 
 
 def shape(name: str, fields: dict[str, Any], **kwargs: Any) -> Any:
@@ -125,7 +143,9 @@ def document(target: str, **methods: Any) -> None:
     """
 
     def view_replacement(self: OpenApiViewExtension) -> Any:
-        annotated = type(self.target_class.__name__, (self.target_class,), {})
+        # A dotted path until drf-spectacular matches a view: then the class itself.
+        view_class = cast(type, self.target_class)
+        annotated = type(view_class.__name__, (view_class,), {})
         return extend_schema_view(**methods)(annotated)
 
     name = target.rsplit(".", 1)[1] + "Schema"
@@ -519,6 +539,10 @@ document("learning.api.CertificatePdfView", get=extend_schema(
     responses={(200, "application/pdf"): OpenApiTypes.BINARY, **errors(*SIGN_IN, 404)}))
 
 # -- Routes and hook -------------------------------------------------------------------------
+
+# drf-spectacular's views module reads DEFAULT_SCHEMA_CLASS (this module's AutoSchema) when it
+# is imported, so it can only be imported once AutoSchema exists.
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView  # noqa: E402
 
 # The YAML document (`?format=json` for JSON) and Swagger UI, whose scripts, styles and favicon
 # are drf-spectacular-sidecar's static files (SWAGGER_UI_DIST = "SIDECAR"), served by whitenoise.
