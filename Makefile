@@ -88,12 +88,20 @@ bench-quick: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.content_api --quick
 	$(BIN)/python -m benchmarks.many_channels --quick
 	$(BIN)/python -m benchmarks.search --quick
+	$(BIN)/python -m benchmarks.import_disk --quick
+	$(BIN)/python -m benchmarks.publish --quick
+	$(BIN)/python -m benchmarks.encode --quick
+	$(BIN)/python -m benchmarks.memory --quick
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
 	$(BIN)/python -m benchmarks.many_channels
 	$(BIN)/python -m benchmarks.search
+	$(BIN)/python -m benchmarks.import_disk
+	$(BIN)/python -m benchmarks.publish
+	$(BIN)/python -m benchmarks.encode
+	$(BIN)/python -m benchmarks.memory
 
 # Offline installation (README: Installing without internet): dist/wheelhouse/ with the project's
 # and every dependency's wheel for this Python and platform, install-offline.sh, and one .tar.gz.
