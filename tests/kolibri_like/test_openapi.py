@@ -274,3 +274,28 @@ def test_serving_the_api_does_not_load_the_schema_code(tmp_path):
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "kolibri_like.test_settings",
              "KOLIBRI_LIKE_HOME": str(tmp_path), "ALLOWED_HOSTS": "testserver"})
     assert result.stdout.split() == ["401", "False", "False"], result.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_swagger_ui_renders_and_tries_an_endpoint_from_this_server_only(tmp_path):
+    """The production server (`kolibri-like start`) and Debian's chromium: the page asks no
+    other host, no request fails, no script errors (tests/browser.py watches all three)."""
+    from tests.browser import watched_page
+    from tests.servers import ServerProcess
+
+    server = ServerProcess(tmp_path / "server")
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    server.run_command("generate_demo_channel", "--nodes", "10", "--seed", "1")
+    with server, watched_page(server.url, wait_ms=20_000) as page:
+        page.goto(server.url + "/api/docs/")
+        operation = page.locator("#operations-api-api_channels_list")
+        operation.wait_for()
+        assert page.locator(".opblock").count() > 30
+        operation.locator(".opblock-summary").click()
+        page.locator("#operations-api-api_channels_list .try-out__btn").click()
+        with page.expect_response(lambda answer: "/api/channels/" in answer.url) as answered:
+            page.locator("#operations-api-api_channels_list .execute").click()
+        assert answered.value.status == 200
+        assert answered.value.json()["count"] == 1
