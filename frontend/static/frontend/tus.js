@@ -26,6 +26,9 @@
 */
 (function (global) {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates the messages
+  // an author sees; without it the English words show.
+  var gettext = global.gettext || function (text) { return text; };
 
   var TUS_VERSION = "1.0.0";
   var DEFAULT_CHUNK = 8 * 1024 * 1024;
@@ -75,7 +78,8 @@
       var data = JSON.parse(xhr.responseText);
       if (data && data.detail) { return String(data.detail); }
     } catch (ignored) { /* not JSON: use the status below */ }
-    return xhr.status ? "The server answered " + xhr.status + "." : "The connection to the server was lost.";
+    return xhr.status ? gettext("The server answered %(status)s.").replace("%(status)s", String(xhr.status))
+      : gettext("The connection to the server was lost.");
   }
 
   function TusError(message, xhr) {
@@ -147,8 +151,8 @@
         xhr.upload.onprogress = function (event) { onUploadProgress(event.loaded); };
       }
       xhr.onload = function () { if (self.xhr === xhr) { self.xhr = null; } resolve(xhr); };
-      xhr.onerror = function () { if (self.xhr === xhr) { self.xhr = null; } reject(new TusError("The connection to the server was lost.", xhr)); };
-      xhr.onabort = function () { reject(new TusError("Stopped.", null)); };
+      xhr.onerror = function () { if (self.xhr === xhr) { self.xhr = null; } reject(new TusError(gettext("The connection to the server was lost."), xhr)); };
+      xhr.onabort = function () { reject(new TusError(gettext("Stopped."), null)); };
       xhr.send(body);
     });
   };

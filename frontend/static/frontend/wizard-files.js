@@ -9,6 +9,13 @@
    "files-listed"); what the author is typing is never overwritten. */
 (function (W) {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   if (!W) { return; }     // not the wizard page (wizard.js found no [data-wizard])
 
   var $ = W.$, el = W.el, api = W.api, detailOf = W.detailOf, setStatus = W.setStatus;
@@ -109,7 +116,7 @@
         view.state = "Uploading";
         view.progress = entry.file.size ? Math.floor(entry.sent * 100 / entry.file.size) : 100;
         view.error = entry.error;
-        view.stateText = entry.state === "waiting" ? "Uploading (waiting for a free slot)" : "Uploading " + view.progress + "%";
+        view.stateText = entry.state === "waiting" ? gettext("Uploading (waiting for a free slot)") : format(gettext("Uploading %(percent)s%"), { percent: view.progress });
         return view;
       }
       if (entry && entry.state === "failed" && (!item || item.state === "Uploading")) {
@@ -120,10 +127,10 @@
         // An upload this page does not run: from before a reload, or another tab's.
         view.stalled = true;
       }
-      view.stateText = view.state === "Processing" ? "Processing " + view.progress + "%"
-        : view.state === "Uploading" ? "Uploading " + view.progress + "%"
-        : view.state === "Finished" && item && item.formats && item.formats.length ? "Finished (" + item.formats.join(", ") + ")"
-        : view.state;
+      view.stateText = view.state === "Processing" ? format(gettext("Processing %(percent)s%"), { percent: view.progress })
+        : view.state === "Uploading" ? format(gettext("Uploading %(percent)s%"), { percent: view.progress })
+        : view.state === "Finished" && item && item.formats && item.formats.length ? format(gettext("Finished (%(formats)s)"), { formats: item.formats.join(", ") })
+        : W.stateLabel(view.state);
       return view;
     }
 
@@ -174,7 +181,7 @@
     }
 
     function saveFile(fileId, changes, isMove) {
-      setStatus("Saving…");
+      setStatus(gettext("Saving…"));
       return api("PATCH", FILES_URL + fileId + "/", changes).then(function (answer) {
         var row = rows[fileId];
         var error = row && row.querySelector("[data-file-field-error]");
@@ -187,17 +194,17 @@
               if (input) { input.removeAttribute("data-dirty"); }
             });
           }
-          setStatus(W.state.movesInFlight > (isMove ? 1 : 0) ? "Saving…" : "All changes saved.");
+          setStatus(W.state.movesInFlight > (isMove ? 1 : 0) ? gettext("Saving…") : gettext("All changes saved."));
         } else if (error) {
           error.textContent = answer.data.errors ? Object.keys(answer.data.errors).map(function (name) {
             return name + ": " + [].concat(answer.data.errors[name]).join(" ");
           }).join(" ") : detailOf(answer);
           error.hidden = false;
-          setStatus("Some changes are not saved: see the messages next to the fields.");
+          setStatus(gettext("Some changes are not saved: see the messages next to the fields."));
         }
         return answer.ok;
       }, function () {
-        setStatus("Not saved: lost contact with the server.");
+        setStatus(gettext("Not saved: lost contact with the server."));
         return false;
       });
     }
@@ -249,7 +256,7 @@
           $("[data-file-picker]").focus();
         }).catch(function (problem) {
           button.disabled = false;
-          showWizardError("Could not remove the file: " + problem.message);
+          showWizardError(format(gettext("Could not remove the file: %(problem)s"), { problem: problem.message }));
         });
       } else if (button.hasAttribute("data-file-up") || button.hasAttribute("data-file-down")) {
         move(found.fileId, button.hasAttribute("data-file-up") ? -1 : 1, button);
@@ -294,7 +301,7 @@
       // One move at a time: each target was chosen after the moves before it.
       W.state.movesInFlight += 1;
       W.state.orderGeneration += 1;
-      setStatus("Saving…");
+      setStatus(gettext("Saving…"));
       moveChain = moveChain.then(function () {
         return saveFile(fileId, { position: target }, true);
       }).then(function () {

@@ -9,6 +9,13 @@
    nothing asks for a draft that is gone. */
 (function (W) {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   if (!W) { return; }     // not the wizard page (wizard.js found no [data-wizard])
 
   var $ = W.$, el = W.el, api = W.api, detailOf = W.detailOf, showWizardError = W.showWizardError;
@@ -25,35 +32,37 @@
   function renderOverview() {
     var box = $("[data-overview]");
     box.textContent = "";
-    box.appendChild(el("h3", {}, "Basic information"));
+    box.appendChild(el("h3", {}, gettext("Basic information")));
     var basics = el("dl", { "class": "overview__list" });
-    definition(basics, "Course name", draft.name);
-    definition(basics, "Version label", draft.version_label);
-    definition(basics, "Description", draft.description);
-    definition(basics, "Topics", (draft.topics || []).join(", "));
-    definition(basics, "Completion", draft.require_videos ? "pass every test set and watch every video" : "pass every test set");
+    definition(basics, gettext("Course name"), draft.name);
+    definition(basics, gettext("Version label"), draft.version_label);
+    definition(basics, gettext("Description"), draft.description);
+    definition(basics, gettext("Topics"), (draft.topics || []).join(", "));
+    definition(basics, gettext("Completion"), draft.require_videos ? gettext("pass every test set and watch every video") : gettext("pass every test set"));
     box.appendChild(basics);
-    box.appendChild(el("h3", {}, "Files"));
+    box.appendChild(el("h3", {}, gettext("Files")));
     var resources = files.resourceFiles();
-    if (!resources.length) { box.appendChild(el("p", { "class": "empty" }, "No files.")); }
+    if (!resources.length) { box.appendChild(el("p", { "class": "empty" }, gettext("No files."))); }
     var fileList = el("ol", { "class": "overview__files" });
     resources.forEach(function (item) {
       var row = el("li", { "data-overview-file": item.id });
       row.appendChild(el("strong", {}, item.name));
-      row.appendChild(document.createTextNode(" · " + (item.topic ? "topic " + item.topic + " · " : "") + (item.description || "no description") + " · "));
-      row.appendChild(el("span", { "class": "file-state file-state--" + item.state.toLowerCase() }, item.state + (item.state === "Processing" ? " " + item.progress + "%" : "") + (item.error ? ": " + item.error : "")));
+      row.appendChild(document.createTextNode(" · " + (item.topic ? format(gettext("topic %(topic)s"), { topic: item.topic }) + " · " : "") + (item.description || gettext("no description")) + " · "));
+      row.appendChild(el("span", { "class": "file-state file-state--" + item.state.toLowerCase() }, W.stateLabel(item.state) + (item.state === "Processing" ? " " + item.progress + "%" : "") + (item.error ? ": " + item.error : "")));
       fileList.appendChild(row);
     });
     box.appendChild(fileList);
-    box.appendChild(el("h3", {}, "Test sets"));
-    if (!testSets.length) { box.appendChild(el("p", { "class": "empty" }, "No test sets.")); }
+    box.appendChild(el("h3", {}, gettext("Test sets")));
+    if (!testSets.length) { box.appendChild(el("p", { "class": "empty" }, gettext("No test sets."))); }
     var setList = el("ul", { "class": "overview__tests" });
     testSets.forEach(function (testSet) {
       var count = testSet.questions.length;
-      setList.appendChild(el("li", {}, (testSet.title || "(no title)") + " · " + count + " question" + (count === 1 ? "" : "s") +
-        " · pass mark " + Math.round((Number(testSet.pass_mark) || 0) * 100) + "% · " +
-        (testSet.display === "one" ? "one question at a time" : "all questions at once") + " · " +
-        (testSet.max_attempts ? testSet.max_attempts + " attempts" : "no limit on attempts")));
+      setList.appendChild(el("li", {}, (testSet.title || gettext("(no title)")) + " · " +
+        format(ngettext("%(count)s question", "%(count)s questions", count), { count: count }) + " · " +
+        format(gettext("pass mark %(percent)s%"), { percent: Math.round((Number(testSet.pass_mark) || 0) * 100) }) + " · " +
+        (testSet.display === "one" ? gettext("one question at a time") : gettext("all questions at once")) + " · " +
+        (testSet.max_attempts ? format(ngettext("%(count)s attempt", "%(count)s attempts", testSet.max_attempts), { count: testSet.max_attempts })
+          : gettext("no limit on attempts"))));
     });
     box.appendChild(setList);
     var problems = draft.publish_problems || {};
@@ -116,7 +125,7 @@
 
   $("[data-publish]").addEventListener("click", function () {
     var button = this;
-    confirmDialog("Publish this course?", "Learners on this server will see it as it is now. To change it later, you open a new version.", "Yes, publish", "No, not yet").then(function (yes) {
+    confirmDialog(gettext("Publish this course?"), gettext("Learners on this server will see it as it is now. To change it later, you open a new version."), gettext("Yes, publish"), gettext("No, not yet")).then(function (yes) {
       if (!yes) { button.focus(); return; }
       button.disabled = true;
       return saver.flush().then(function () { return api("POST", DRAFT_URL + "publish/", {}); }).then(function (answer) {
@@ -124,12 +133,12 @@
           draft.state = "published";
           draft.published_version = answer.data.version;
           var waiting = files.resourceFiles().some(function (item) { return item.state === "Processing"; });
-          showClosed("Published as version " + answer.data.version + "." + (waiting ? " Videos still being prepared appear in the course when they are ready." : ""), answer.data.channel_id);
+          showClosed(format(gettext("Published as version %(version)s."), { version: answer.data.version }) + (waiting ? " " + gettext("Videos still being prepared appear in the course when they are ready.") : ""), answer.data.channel_id);
           $("[data-publish-result] a").focus();
           return;
         }
         button.disabled = false;
-        showWizardError("Not published: " + detailOf(answer));
+        showWizardError(format(gettext("Not published: %(problem)s"), { problem: detailOf(answer) }));
         if (answer.data.errors) {
           draft.publish_problems = flattenErrors("", answer.data.errors, {});
           showErrors(answer.data.errors);
@@ -138,13 +147,13 @@
       });
     }).catch(function (problem) {
       button.disabled = false;
-      showWizardError("Not published: " + problem.message);
+      showWizardError(format(gettext("Not published: %(problem)s"), { problem: problem.message }));
     });
   });
 
   $("[data-cancel-draft]").addEventListener("click", function () {
     var button = this;
-    confirmDialog("Cancel this draft?", "The draft and every file uploaded to it are deleted. This cannot be undone.", "Yes, cancel the draft", "No, keep working", true).then(function (yes) {
+    confirmDialog(gettext("Cancel this draft?"), gettext("The draft and every file uploaded to it are deleted. This cannot be undone."), gettext("Yes, cancel the draft"), gettext("No, keep working"), true).then(function (yes) {
       if (!yes) { button.focus(); return; }
       button.disabled = true;
       W.state.editable = false;
@@ -157,7 +166,7 @@
       button.disabled = false;
       W.state.editable = draft.state === "open";
       poller.resume();
-      showWizardError("The draft was not cancelled: " + problem.message);
+      showWizardError(format(gettext("The draft was not cancelled: %(problem)s"), { problem: problem.message }));
     });
   });
 
@@ -169,7 +178,7 @@
       api("GET", DRAFT_URL).then(function (answer) {
         if (answer.ok && answer.data.state === "published") {
           draft.state = "published";
-          showClosed("Published as version " + answer.data.published_version + ".", answer.data.channel_id);
+          showClosed(format(gettext("Published as version %(version)s."), { version: answer.data.published_version }), answer.data.channel_id);
         } else if (answer.ok && answer.data.state === "open") {
           // The publish failed and the draft is open again: reload to work on it.
           window.location.reload();

@@ -10,6 +10,13 @@
    input has a data-error-for of its path, and a re-draw shows the last ones again. */
 (function (W) {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   if (!W) { return; }     // not the wizard page (wizard.js found no [data-wizard])
 
   var $ = W.$, $all = W.$all, el = W.el, api = W.api, showErrors = W.showErrors;
@@ -79,8 +86,8 @@
 
   function imageStatus(fileId) {
     var item = W.state.serverFiles[fileId];
-    if (!item) { return "Image uploaded"; }
-    return item.name + " · " + item.state + (item.state === "Uploading" || item.state === "Processing" ? " " + item.progress + "%" : "") + (item.error ? ": " + item.error : "");
+    if (!item) { return gettext("Image uploaded"); }
+    return item.name + " · " + W.stateLabel(item.state) + (item.state === "Uploading" || item.state === "Processing" ? " " + item.progress + "%" : "") + (item.error ? ": " + item.error : "");
   }
 
   function imageControl(owner, path, what) {
@@ -88,9 +95,9 @@
     var id = "ts-" + path.replace(/\./g, "-") + "-image";
     var pending = pendingImages.get(owner);
     if (owner.image) {
-      wrap.appendChild(el("span", { "class": "meta" }, "Image of " + what + ": "));
+      wrap.appendChild(el("span", { "class": "meta" }, format(gettext("Image of %(what)s:"), { what: what }) + " "));
       wrap.appendChild(el("span", { "data-image-status": owner.image }, imageStatus(owner.image)));
-      wrap.appendChild(actionButton("Remove image", "of " + what, function () {
+      wrap.appendChild(actionButton(gettext("Remove image"), format(gettext("of %(what)s"), { what: what }), function () {
         var fileId = owner.image;
         owner.image = null;
         var stillUsed = collectRefs(testSets).some(function (item) { return item.image === fileId; });
@@ -98,11 +105,11 @@
         restructure(path.replace(/\.image$/, "") + ".image-file");
       }));
     } else if (pending) {
-      wrap.appendChild(el("span", { "class": "meta", "role": "status" }, "Uploading " + pending.file.name + (pending.error ? ": " + pending.error : "…")));
+      wrap.appendChild(el("span", { "class": "meta", "role": "status" }, format(gettext("Uploading %(name)s"), { name: pending.file.name }) + (pending.error ? ": " + pending.error : "…")));
     } else {
       var input = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif" });
       input.id = id + "-file";
-      wrap.appendChild(el("label", { "for": input.id }, "Image of " + what + " (optional)"));
+      wrap.appendChild(el("label", { "for": input.id }, format(gettext("Image of %(what)s (optional)"), { what: what })));
       wrap.appendChild(input);
       input.addEventListener("change", function () {
         if (!input.files.length) { return; }
@@ -135,12 +142,12 @@
 
   function answerRow(question, answer, path, number) {
     var row = el("li", { "class": "answer" });
-    row.appendChild(labelled("Answer " + number, bound(textInput(answer.text), answer, "text", function (input) { return input.value; }), path + ".text"));
+    row.appendChild(labelled(format(gettext("Answer %(number)s"), { number: number }), bound(textInput(answer.text), answer, "text", function (input) { return input.value; }), path + ".text"));
     var correct = el("input", { type: "checkbox" });
     correct.checked = !!answer.correct;
-    row.appendChild(labelled("Right answer", bound(correct, answer, "correct", function (input) { return input.checked; }), path + ".correct", "field--inline"));
-    row.appendChild(imageControl(answer, path + ".image", "answer " + number));
-    row.appendChild(actionButton("Remove answer " + number, "", function () {
+    row.appendChild(labelled(gettext("Right answer"), bound(correct, answer, "correct", function (input) { return input.checked; }), path + ".correct", "field--inline"));
+    row.appendChild(imageControl(answer, path + ".image", format(gettext("answer %(number)s"), { number: number })));
+    row.appendChild(actionButton(format(gettext("Remove answer %(number)s"), { number: number }), "", function () {
       question.answers.splice(question.answers.indexOf(answer), 1);
       restructure(path.replace(/\.answers\.\d+$/, "") + ".add-answer");
     }, true));
@@ -149,12 +156,12 @@
 
   function questionCard(testSet, question, path, number) {
     var card = el("fieldset", { "class": "question" });
-    card.appendChild(el("legend", {}, "Question " + number));
-    card.appendChild(labelled("Question text", bound(textInput(question.text, true), question, "text", function (input) { return input.value; }), path + ".text"));
+    card.appendChild(el("legend", {}, format(gettext("Question %(number)s"), { number: number })));
+    card.appendChild(labelled(gettext("Question text"), bound(textInput(question.text, true), question, "text", function (input) { return input.value; }), path + ".text"));
     var multiple = el("input", { type: "checkbox" });
     multiple.checked = !!question.multiple;
-    card.appendChild(labelled("More than one answer is right (multiple choice)", bound(multiple, question, "multiple", function (input) { return input.checked; }), path + ".multiple"));
-    card.appendChild(imageControl(question, path + ".image", "question " + number));
+    card.appendChild(labelled(gettext("More than one answer is right (multiple choice)"), bound(multiple, question, "multiple", function (input) { return input.checked; }), path + ".multiple"));
+    card.appendChild(imageControl(question, path + ".image", format(gettext("question %(number)s"), { number: number })));
     var answers = el("ol", { "class": "answers" });
     question.answers.forEach(function (answer, index) { answers.appendChild(answerRow(question, answer, path + ".answers." + index, index + 1)); });
     card.appendChild(answers);
@@ -165,13 +172,13 @@
     general.hidden = true;
     card.appendChild(general);
     var actions = el("div", { "class": "question__actions" });
-    var addAnswer = actionButton("Add an answer", "to question " + number, function () {
+    var addAnswer = actionButton(gettext("Add an answer"), format(gettext("to question %(number)s"), { number: number }), function () {
       question.answers.push(newAnswer());
       restructure(path + ".answers." + (question.answers.length - 1) + ".text");
     });
     addAnswer.id = "ts-" + (path + ".add-answer").replace(/\./g, "-");
     actions.appendChild(addAnswer);
-    actions.appendChild(actionButton("Remove question " + number, "", function () {
+    actions.appendChild(actionButton(format(gettext("Remove question %(number)s"), { number: number }), "", function () {
       testSet.questions.splice(testSet.questions.indexOf(question), 1);
       restructure(path.replace(/\.questions\.\d+$/, "") + ".add-question");
     }, true));
@@ -181,26 +188,26 @@
 
   function testSetCard(testSet, index) {
     var path = String(index);
-    var card = el("section", { "class": "test-set", "aria-label": "Test set " + (index + 1) });
-    card.appendChild(el("h3", {}, "Test set " + (index + 1)));
-    card.appendChild(labelled("Title", bound(textInput(testSet.title), testSet, "title", function (input) { return input.value; }), path + ".title"));
+    var card = el("section", { "class": "test-set", "aria-label": format(gettext("Test set %(number)s"), { number: index + 1 }) });
+    card.appendChild(el("h3", {}, format(gettext("Test set %(number)s"), { number: index + 1 })));
+    card.appendChild(labelled(gettext("Title"), bound(textInput(testSet.title), testSet, "title", function (input) { return input.value; }), path + ".title"));
     var grid = el("div", { "class": "test-set__settings" });
     var topic = el("select", { "data-topic-select": "" });
     topicOptions(topic, testSet.topic);
-    grid.appendChild(labelled("Topic", bound(topic, testSet, "topic", function (input) { return input.value; }), path + ".topic"));
+    grid.appendChild(labelled(gettext("Topic"), bound(topic, testSet, "topic", function (input) { return input.value; }), path + ".topic"));
     var passMark = el("input", { type: "number", min: "0", max: "100", step: "1", inputmode: "numeric" });
     passMark.value = testSet.pass_mark === null || testSet.pass_mark === undefined ? "" : String(Math.round(testSet.pass_mark * 100));
-    grid.appendChild(labelled("Pass mark (% of right answers)", bound(passMark, testSet, "pass_mark", function (input) {
+    grid.appendChild(labelled(gettext(/* xgettext:no-javascript-format */ "Pass mark (% of right answers)"), bound(passMark, testSet, "pass_mark", function (input) {
       return input.value === "" || isNaN(Number(input.value)) ? input.value : Number(input.value) / 100;
     }), path + ".pass_mark"));
     var display = el("select");
-    display.appendChild(el("option", { value: "one" }, "One question at a time"));
-    display.appendChild(el("option", { value: "all" }, "All questions at once"));
+    display.appendChild(el("option", { value: "one" }, gettext("One question at a time")));
+    display.appendChild(el("option", { value: "all" }, gettext("All questions at once")));
     display.value = testSet.display || "all";
-    grid.appendChild(labelled("Show questions", bound(display, testSet, "display", function (input) { return input.value; }), path + ".display"));
+    grid.appendChild(labelled(gettext("Show questions"), bound(display, testSet, "display", function (input) { return input.value; }), path + ".display"));
     var attempts = el("input", { type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: "no limit" });
     attempts.value = testSet.max_attempts ? String(testSet.max_attempts) : "";
-    grid.appendChild(labelled("Attempts allowed (empty: no limit)", bound(attempts, testSet, "max_attempts", function (input) {
+    grid.appendChild(labelled(gettext("Attempts allowed (empty: no limit)"), bound(attempts, testSet, "max_attempts", function (input) {
       return input.value === "" ? null : (isNaN(Number(input.value)) ? input.value : Number(input.value));
     }), path + ".max_attempts"));
     card.appendChild(grid);
@@ -214,13 +221,13 @@
     general.hidden = true;
     card.appendChild(general);
     var actions = el("div", { "class": "question__actions" });
-    var addQuestion = actionButton("Add a question", "to test set " + (index + 1), function () {
+    var addQuestion = actionButton(gettext("Add a question"), format(gettext("to test set %(number)s"), { number: index + 1 }), function () {
       testSet.questions.push(newQuestion());
       restructure(path + ".questions." + (testSet.questions.length - 1) + ".text");
     });
     addQuestion.id = "ts-" + (path + ".add-question").replace(/\./g, "-");
     actions.appendChild(addQuestion);
-    actions.appendChild(actionButton("Remove this test set", "(test set " + (index + 1) + ")", function () {
+    actions.appendChild(actionButton(gettext("Remove this test set"), format(gettext("(test set %(number)s)"), { number: index + 1 }), function () {
       testSets.splice(testSets.indexOf(testSet), 1);
       restructure();
       $("[data-add-test-set]").focus();

@@ -16,6 +16,13 @@
    "upload-named": this file does not know how the files are shown. */
 (function (W) {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   if (!W) { return; }     // not the wizard page (wizard.js found no [data-wizard])
 
   var POLL_MS = 1500;
@@ -168,7 +175,7 @@
         busy = false;
         errors += 1;
         if (errors >= MAX_POLL_ERRORS) {
-          W.showWizardError("Lost contact with the server (" + problem.message + "); reload the page.");
+          W.showWizardError(format(gettext("Lost contact with the server (%(problem)s); reload the page."), { problem: problem.message }));
           return;
         }
         schedule(POLL_MS * 2);

@@ -30,6 +30,13 @@
    The step the author is on is saved too, so a reload opens the same step. */
 (function () {
   "use strict";
+  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
+  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  }
   var root = document.querySelector("[data-wizard]");
   if (!root) { return; }
 
@@ -98,7 +105,7 @@
   }
 
   function detailOf(answer) {
-    return (answer.data && answer.data.detail) || ("The server answered " + answer.status + ".");
+    return (answer.data && answer.data.detail) || format(gettext("The server answered %(status)s."), { status: answer.status });
   }
 
   function showWizardError(text) {
@@ -192,7 +199,7 @@
       if (!state.editable) { return Promise.resolve(false); }
       Object.keys(changes).forEach(function (name) { pending[name] = changes[name]; });
       if (changes.test_sets) { testSetRefs = collectRefs(testSets); }
-      setStatus("Saving…");
+      setStatus(gettext("Saving…"));
       window.clearTimeout(timer);
       if (immediate) { return flush(); }
       timer = window.setTimeout(flush, SAVE_DELAY_MS);
@@ -212,7 +219,7 @@
         if (answer.ok) {
           Object.keys(body).forEach(clearErrors);
           adoptDraft(answer.data, refs);
-          setStatus(Object.keys(pending).length ? "Saving…" : "All changes saved.");
+          setStatus(Object.keys(pending).length ? gettext("Saving…") : gettext("All changes saved."));
           return flush();
         }
         if (answer.status === 400 && answer.data.errors) {
@@ -224,14 +231,14 @@
           Object.keys(body).forEach(function (name) {
             if (named && !(name in answer.data.errors) && !(name in pending)) { pending[name] = body[name]; }
           });
-          setStatus("Some changes are not saved: see the messages next to the fields.");
+          setStatus(gettext("Some changes are not saved: see the messages next to the fields."));
           if (Object.keys(pending).length) { flush(); }
           return false;
         }
         if (answer.status === 409 || answer.status === 404) {
           state.editable = false;
           showWizardError(detailOf(answer));
-          setStatus("Not saved.");
+          setStatus(gettext("Not saved."));
           return false;
         }
         throw new Error(detailOf(answer));
@@ -240,7 +247,7 @@
         // Lost contact or a server error: keep the changes (newer ones win) and try again.
         Object.keys(body).forEach(function (name) { if (!(name in pending)) { pending[name] = body[name]; } });
         if (body.test_sets && !testSetRefs) { testSetRefs = refs; }
-        setStatus("Not saved yet (" + problem.message + "); trying again…");
+        setStatus(format(gettext("Not saved yet (%(problem)s); trying again…"), { problem: problem.message }));
         window.clearTimeout(retryTimer);
         retryTimer = window.setTimeout(flush, RETRY_SAVE_MS);
         return false;
@@ -337,7 +344,7 @@
       var change = {};
       change[name] = event.target.value;
       draft[name] = event.target.value;
-      if (name === "name") { $("[data-wizard-title]").textContent = event.target.value.trim() || "New course"; }
+      if (name === "name") { $("[data-wizard-title]").textContent = event.target.value.trim() || gettext("New course"); }
       saver.queue(change);
     });
   });
@@ -354,7 +361,7 @@
   function topicOptions(select, chosen) {
     var topics = currentTopics();
     select.textContent = "";
-    select.appendChild(el("option", { value: "" }, "No topic"));
+    select.appendChild(el("option", { value: "" }, gettext("No topic")));
     topics.concat(chosen && topics.indexOf(chosen) === -1 ? [chosen] : []).forEach(function (topic) {
       select.appendChild(el("option", { value: topic }, topic));
     });
@@ -365,6 +372,13 @@
     $all("select[data-topic-select]").forEach(function (select) { topicOptions(select, select.value); });
   }
 
+  // A file's state is a word of the API ("Processing"), compared by the code: shown translated.
+  function stateLabel(fileState) {
+    var labels = { Uploading: gettext("Uploading"), Processing: gettext("Processing"),
+                   Finished: gettext("Finished"), Error: gettext("Error") };
+    return labels[fileState] || fileState;
+  }
+
   window.KolibriWizard = {
     root: root, draft: draft, state: state, testSets: testSets,
     DRAFT_URL: DRAFT_URL, FILES_URL: FILES_URL, SAVE_DELAY_MS: SAVE_DELAY_MS,
@@ -373,6 +387,7 @@
     flattenErrors: flattenErrors, showErrors: showErrors, markSteps: markSteps,
     announce: announce, disableInputs: disableInputs, setServerFiles: setServerFiles,
     collectRefs: collectRefs, saver: saver, goTo: goTo, fillBasics: fillBasics,
-    topicOptions: topicOptions
+    topicOptions: topicOptions, gettext: gettext, ngettext: ngettext, format: format,
+    stateLabel: stateLabel
   };
 })();
