@@ -157,7 +157,7 @@ def prepare_server() -> None:
         print(f"Upgrading: the default database was backed up to {written}", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0,
-                 ignore_patterns=SANDBOX_ONLY_STATIC)
+                 ignore_patterns=NOT_COLLECTED_STATIC)
     # Before the scan: finish what a crash left half-done, so the scan sees whole channels.
     call_command("recover")
     call_command("scanchannels")
@@ -254,9 +254,10 @@ def announce_addresses(host: str, port: int, write: Callable[[str], None], *,
 
 # --- The sandbox origin for HTML5 apps and Flash (issue 6; kolibri_like/zip_app.py) -------
 ZIP_SERVER_THREADS = 8
-# Served by the sandbox origin only, never the main one: copying and compressing Ruffle's
-# 28 MB of WebAssembly into STATIC_ROOT added 8 s to every start.
-SANDBOX_ONLY_STATIC = ["frontend/ruffle/*"]
+# Static files the main site never serves, left out of collectstatic (copying and compressing
+# them added seconds to every start): Ruffle's 28 MB of WebAssembly (the sandbox origin serves
+# it), and the Redoc copy in the API docs' sidecar (/api/docs/ is Swagger UI).
+NOT_COLLECTED_STATIC = ["frontend/ruffle/*", "drf_spectacular_sidecar/redoc/*"]
 
 
 def resolve_zip_port(arguments: argparse.Namespace) -> int:
