@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from django.conf import settings
@@ -18,7 +19,9 @@ from django.test import Client
 
 from authoring.models import Draft
 from channels.models import Channel
+from tests.browser import watched_page
 from tests.frontend.channels import VIDEO_ID, build_media_channel
+from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +229,57 @@ def test_the_committed_mo_matches_its_po(po_file, tmp_path):
     subprocess.run(["msgfmt", "--check", "-o", str(fresh), str(po_file)], check=True)
     assert catalog_of(po_file.with_suffix(".mo")) == catalog_of(fresh), (
         f"{po_file.with_suffix('.mo')} is stale: run compilemessages and commit it")
+
+
+# In a real browser: the picker, the scripts' words, right to left
+
+BROWSER_WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def author_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("translations") / "server")
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    server.run_command("shell", "-c", (
+        "from accounts.models import User; "
+        "User.objects.create_user('erin', password='erin-pass', role='author')"))
+    with server:
+        yield server
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_an_author_picks_arabic_then_french_and_the_wizard_scripts_speak_it(author_server):
+    from playwright.sync_api import expect
+
+    url = author_server.url
+    with watched_page(url, wait_ms=BROWSER_WAIT_MS) as page:
+        page.goto(url + "/login/")
+        page.locator("#language-picker__select").select_option("ar")
+        page.get_by_role("button", name="Change language").click()
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator("h1")).to_have_text("تسجيل الدخول")
+        # The header reads right to left: the site's name is at the right edge.
+        name_box = page.locator(".site-name").bounding_box()
+        assert name_box["x"] > 1280 / 2
+        page.get_by_label("اسم المستخدم").fill("erin")
+        page.get_by_label("كلمة المرور").fill("erin-pass")
+        page.locator("form.form button[type=submit]").click()
+        page.wait_for_url(url + "/")
+
+        page.locator("#language-picker__select").select_option("fr")
+        page.get_by_role("button", name="تغيير اللغة").click()
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.goto(url + "/author/")
+        page.get_by_role("button", name="Nouveau cours").click()
+        page.wait_for_url(re.compile(re.escape(url) + r"/author/drafts/[0-9a-f-]{36}/$"))
+        # Words written by the scripts (wizard.js, wizard-tests.js), not by the template.
+        page.get_by_label("Nom du cours").fill("Fractions")
+        expect(page.locator("[data-save-status]")).to_have_text(
+            "Toutes les modifications sont enregistrées.")
+        page.get_by_role("button", name="3 Séries de tests").click()
+        page.get_by_role("button", name="Ajouter une série de tests").click()
+        expect(page.locator(".test-set h3").first).to_have_text("Série de tests 1")
+        expect(page.get_by_label("Note de réussite (% de bonnes réponses)")).to_be_visible()
+        assert "Test set" not in page.locator("[data-test-sets]").inner_text()

@@ -123,7 +123,7 @@
           if (fileId) { api("DELETE", FILES_URL + fileId + "/"); }
           renderTestSets();
           var problem = {};
-          problem[path] = "the image was not uploaded: " + message;
+          problem[path] = format(gettext("the image was not uploaded: %(problem)s"), { problem: message });
           showErrors({ test_sets: problem });
         } });
         pendingImages.set(owner, entry);

@@ -81,7 +81,7 @@
           W.emit("uploads-changed");
         },
         onRetry: function (problem, delay) {
-          entry.error = problem.message + " Trying again in " + Math.round(delay / 1000) + " s.";
+          entry.error = problem.message + " " + format(gettext("Trying again in %(seconds)s s."), { seconds: Math.round(delay / 1000) });
           W.emit("uploads-changed");
         },
         onSuccess: function () {
