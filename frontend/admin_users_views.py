@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services
@@ -34,7 +35,7 @@ def user_admins_only(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not getattr(request.user, "is_admin", False):
-            return forbidden(request, "Only an admin of this server may manage accounts.")
+            return forbidden(request, gettext("Only an admin of this server may manage accounts."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -72,7 +73,8 @@ def user_new(request: HttpRequest) -> HttpResponse:
         except services.AccountInputError as error:
             errors = error.errors
         else:
-            messages.success(request, f"The account {user.username} was created.")
+            messages.success(request, gettext("The account %(username)s was created.")
+                             % {"username": user.username})
             return redirect("frontend:admin-user", user_id=user.pk)
     return render(request, "frontend/admin/users_new.html",
                   page_context(errors=errors, form=request.POST),
@@ -86,7 +88,7 @@ def user_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            file_error = "Choose a CSV file."
+            file_error = gettext("Choose a CSV file.")
         else:
             try:
                 result = import_users(upload.read(MAX_FILE_BYTES + 1))
@@ -112,7 +114,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         except services.AccountInputError as error:
             errors = error.errors
         else:
-            messages.success(request, f"The account {user.username} was saved.")
+            messages.success(request, gettext("The account %(username)s was saved.")
+                             % {"username": user.username})
             return redirect("frontend:admin-user", user_id=user.pk)
     return render(request, "frontend/admin/users_detail.html",
                   page_context(account=user, errors=errors), status=400 if errors else 200)
@@ -130,7 +133,8 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
         return render(request, "frontend/admin/users_detail.html",
                       page_context(account=user, errors=error.errors), status=400)
     if chosen is not None:
-        messages.success(request, f"The password of {user.username} was changed.")
+        messages.success(request, gettext("The password of %(username)s was changed.")
+                         % {"username": user.username})
         return redirect("frontend:admin-user", user_id=user.pk)
     response = render(request, "frontend/admin/users_detail.html",
                       page_context(account=user, errors={}, generated_password=password))
@@ -150,6 +154,7 @@ def user_active(request: HttpRequest, user_id: int) -> HttpResponse:
             for message in field_errors:
                 messages.error(request, message)
     else:
-        messages.success(request, f"The account {user.username} was "
-                                  f"{'enabled' if user.is_active else 'disabled'}.")
+        enabled_text = (gettext("The account %(username)s was enabled.") if user.is_active
+                        else gettext("The account %(username)s was disabled."))
+        messages.success(request, enabled_text % {"username": user.username})
     return redirect("frontend:admin-user", user_id=user.pk)

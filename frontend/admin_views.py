@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from channels.errors import ChannelError
@@ -46,12 +47,12 @@ def authors_only(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not getattr(request.user, "is_author", False):
-            return forbidden(request, "These pages are for the authors and admins of this "
-                                      "server.")
+            return forbidden(request, gettext("These pages are for the authors and admins of "
+                                              "this server."))
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as error:
-            return forbidden(request, str(error) or "You may not do this.")
+            return forbidden(request, str(error) or gettext("You may not do this."))
 
     return wrapper
 
@@ -62,7 +63,7 @@ def admins_only(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not getattr(request.user, "is_admin", False):
-            return forbidden(request, "Only an admin of this server may import channels.")
+            return forbidden(request, gettext("Only an admin of this server may import channels."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -89,14 +90,15 @@ def channel_revert(request: HttpRequest, pk: str) -> HttpResponse:
     channel = selectors.managed_channel(request.user, pk)
     number = request.POST.get("version", "")
     if not (number.isascii() and number.isdigit()):
-        messages.error(request, "Choose a version to revert to.")
+        messages.error(request, gettext("Choose a version to revert to."))
     else:
         try:
             channel = revert_channel(channel.id, int(number))
         except ChannelError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"{channel.name} now serves version {channel.version}.")
+            messages.success(request, gettext("%(name)s now serves version %(version)s.")
+                             % {"name": channel.name, "version": channel.version})
     return redirect("frontend:admin-channel", pk=channel.id)
 
 
@@ -113,7 +115,8 @@ def channel_delete(request: HttpRequest, pk: str) -> HttpResponse:
     except ChannelError as error:
         messages.error(request, str(error))
         return redirect("frontend:admin-channel", pk=channel.id)
-    messages.success(request, f"{channel.name} was deleted from this server.")
+    messages.success(request, gettext("%(name)s was deleted from this server.")
+                     % {"name": channel.name})
     return redirect("frontend:admin-channels")
 
 
@@ -141,11 +144,13 @@ def task_start(request: HttpRequest) -> HttpResponse:
     try:
         job = job_services.start_job(request.user, payload)
     except InvalidJobParamsError as error:
-        messages.error(request, f"Not started: {error.field}: {error.message}")
+        messages.error(request, gettext("Not started: %(problem)s")
+                       % {"problem": f"{error.field}: {error.message}"})
     except JobError as error:
-        messages.error(request, f"Not started: {error}")
+        messages.error(request, gettext("Not started: %(problem)s") % {"problem": error})
     else:
-        messages.success(request, f"Task started ({job.kind}); its progress is shown below.")
+        messages.success(request, gettext("Task started (%(kind)s); its progress is shown below.")
+                         % {"kind": job.kind})
     return redirect(safe_next(request, reverse("frontend:admin-import")))
 
 
@@ -157,8 +162,8 @@ def task_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     except JobError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Cancelled." if job.state == "cancelled"
-                         else "Cancelling: the task stops after the file it is copying.")
+        messages.success(request, gettext("Cancelled.") if job.state == "cancelled"
+                         else gettext("Cancelling: the task stops after the file it is copying."))
     return redirect(safe_next(request, reverse("frontend:admin-import")))
 
 

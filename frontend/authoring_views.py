@@ -23,6 +23,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from authoring.drafts import create_draft, get_draft
@@ -84,11 +85,11 @@ def draft_new(request: HttpRequest) -> HttpResponse:
     try:
         draft = create_draft(request.user, channel_id=channel_id)
     except InvalidDraftError as error:
-        messages.error(request, "Not started: " + "; ".join(
-            f"{field}: {message}" for field, message in error.errors.items()))
+        messages.error(request, gettext("Not started: %(problem)s") % {"problem": "; ".join(
+            f"{field}: {message}" for field, message in error.errors.items())})
         return redirect("frontend:author-home")
     except AuthoringError as error:
-        messages.error(request, f"Not started: {error}")
+        messages.error(request, gettext("Not started: %(problem)s") % {"problem": error})
         return redirect("frontend:author-home")
     return redirect("frontend:author-draft", draft_id=draft.id)
 

@@ -169,6 +169,17 @@ def test_the_admin_import_and_accounts_pages_in_arabic(admin_user):
     assert_no_english(main_of(html), ["Accounts", "New account", "Every role", ">Find<"])
 
 
+
+def test_the_admin_pages_messages_are_translated_too(admin_user, make_channel):
+    channel_id = make_channel("maths").channel_id
+    client = signed_in(admin_user, "fr")
+    response = client.post(f"/admin/channels/{channel_id}/revert/", {"version": "latest"},
+                           follow=True)
+    html = html_of(response)
+    assert "Choisissez une version à laquelle revenir." in html
+    assert "Choose a version" not in html
+
+
 # The JavaScript catalog
 
 def catalog_in(client, language: str | None) -> dict:
