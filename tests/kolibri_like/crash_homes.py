@@ -11,6 +11,7 @@ in real processes, some of them told to die at a named crash point (kolibri_like
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sqlite3
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kolibri_like.crashpoints import CRASH_POINTS, ENVIRONMENT_VARIABLE
-from tests.servers import KOLIBRI_LIKE, ServerProcess
+from tests.servers import KOLIBRI_LIKE, ServerProcess, _postgres_admin
 
 KILLED = -signal.SIGKILL
 COMMAND_TIMEOUT = 180
@@ -34,13 +35,17 @@ class CrashHome(ServerProcess):
         return self
 
     def copy_to(self, target: Path) -> CrashHome:
-        """A new home holding this one's database and content (on PostgreSQL: migrated anew,
-        since each home has its own database there; the content folder is copied all the
-        same)."""
+        """A new home holding this one's database and content (on PostgreSQL, where each
+        home has a database of its own, a copy of this one's made with TEMPLATE)."""
         shutil.copytree(self.home, target, symlinks=True)
         copy = CrashHome(target)
         if self._is_postgres():
-            copy.run("migrate", "--noinput", "-v", "0")
+            assert self._database_name and copy._database_name
+            _postgres_admin(os.environ["DATABASE_URL"],
+                            f'DROP DATABASE "{copy._database_name}"')
+            _postgres_admin(os.environ["DATABASE_URL"],
+                            f'CREATE DATABASE "{copy._database_name}" '
+                            f'TEMPLATE "{self._database_name}"')
         return copy
 
     def _is_postgres(self) -> bool:

@@ -326,7 +326,7 @@ def test_an_encode_killed_at(point, copy_home, video):
     (state, outputs), = home.rows("SELECT state, outputs FROM authoring_draftfile "
                                   f"WHERE id = '{started['file']}'")
     assert state == "Finished"
-    outputs = json.loads(outputs)
+    outputs = json.loads(outputs) if isinstance(outputs, str) else dict(outputs)  # PostgreSQL
     outputs.pop("duration")
     assert len(outputs) == 4, outputs
     for checksum in outputs.values():
