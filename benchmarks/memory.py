@@ -1,6 +1,6 @@
 """Scenario 8 of issue 7: memory (RSS) of the production server and of its task consumer.
 
-    .venv/bin/python -m benchmarks.memory            # 3 rounds, 5 s of load per endpoint
+    .venv/bin/python -m benchmarks.memory            # 3 rounds, 3 s of load per endpoint
     .venv/bin/python -m benchmarks.memory --quick    # 1 round, 2 s per endpoint
 
 1. Build the channel of scenario 2 (benchmarks.content_api.build_bench_channel, 5,000 nodes) in
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=5_000)
     arguments = parser.parse_args()
     rounds = arguments.rounds or (1 if arguments.quick else 3)
-    seconds = arguments.seconds or (2.0 if arguments.quick else 5.0)
+    seconds = arguments.seconds or (2.0 if arguments.quick else 3.0)
 
     home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
     os.environ["KOLIBRI_LIKE_HOME"] = str(home)
