@@ -71,15 +71,23 @@
     if (!ACTIVE[job.state] || !names.length) { return job.stage || ""; }
     return names.map(function (name) {
       var counts = job.stages[name];
-      return name + " " + (name === "bytes" ? size(counts[0]) + " of " + size(counts[1]) : counts[0] + "/" + counts[1]);
+      return name + " " + (name === "bytes" ? format(gettext("%(done)s of %(total)s"), { done: size(counts[0]), total: size(counts[1]) }) : counts[0] + "/" + counts[1]);
     }).join(" · ");
+  }
+
+  // A task's state is a word of the API ("running"), compared by the code: shown translated.
+  function stateLabel(jobState) {
+    var labels = { queued: gettext("queued"), running: gettext("running"), done: gettext("done"),
+                   failed: gettext("failed"), cancelled: gettext("cancelled"),
+                   cancelling: gettext("cancelling") };
+    return labels[jobState] || jobState;
   }
 
   function render(item, job) {
     item.setAttribute("data-task-state", job.state);
     item.className = "task task--" + job.state;
     var state = field(item, "state");
-    if (state) { state.textContent = job.cancel_requested && ACTIVE[job.state] ? "cancelling" : job.state; }
+    if (state) { state.textContent = stateLabel(job.cancel_requested && ACTIVE[job.state] ? "cancelling" : job.state); }
     var bar = field(item, "progress");
     if (bar) { bar.value = job.progress; bar.textContent = job.progress + "%"; }
     var percent = field(item, "percent");
