@@ -93,7 +93,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # After sessions (set_language stores the choice there), before common (which may redirect).
+    # Where Django's docs put it: after sessions, before common (which may redirect). The
+    # language comes from the cookie set_language writes, else from Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
