@@ -56,7 +56,7 @@
       });
       row.querySelector("[data-file-field=topic]").setAttribute("data-topic-select", "");
       topicOptions(row.querySelector("[data-file-field=topic]"), "");
-      row.querySelector("[data-file-progress]").setAttribute("aria-label", "Progress of " + label);
+      row.querySelector("[data-file-progress]").setAttribute("aria-label", format(gettext("Progress of %(name)s"), { name: label }));
       ["up", "down", "remove"].forEach(function (action) {
         var button = row.querySelector("[data-file-" + action + "]");
         button.appendChild(el("span", { "class": "visually-hidden" }, " " + label));

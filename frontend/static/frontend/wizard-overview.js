@@ -113,7 +113,7 @@
     var result = $("[data-publish-result]");
     result.textContent = text + " ";
     if (channelId) {
-      var link = el("a", { href: root.getAttribute("data-channel-url").replace(root.getAttribute("data-channel-placeholder"), channelId), "data-course-link": "" }, "Open the course as learners see it");
+      var link = el("a", { href: root.getAttribute("data-channel-url").replace(root.getAttribute("data-channel-placeholder"), channelId), "data-course-link": "" }, gettext("Open the course as learners see it"));
       result.appendChild(link);
     }
     result.hidden = false;

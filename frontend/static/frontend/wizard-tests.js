@@ -205,7 +205,7 @@
     display.appendChild(el("option", { value: "all" }, gettext("All questions at once")));
     display.value = testSet.display || "all";
     grid.appendChild(labelled(gettext("Show questions"), bound(display, testSet, "display", function (input) { return input.value; }), path + ".display"));
-    var attempts = el("input", { type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: "no limit" });
+    var attempts = el("input", { type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: gettext("no limit") });
     attempts.value = testSet.max_attempts ? String(testSet.max_attempts) : "";
     grid.appendChild(labelled(gettext("Attempts allowed (empty: no limit)"), bound(attempts, testSet, "max_attempts", function (input) {
       return input.value === "" ? null : (isNaN(Number(input.value)) ? input.value : Number(input.value));
