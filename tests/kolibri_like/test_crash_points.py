@@ -452,4 +452,8 @@ def test_an_upload_killed_at(point, prepared, copy_home):
     assert home.rows(f"SELECT size FROM storage_storedfile WHERE checksum = '{checksum}'") == [
         (len(data),)]
     assert home.stored_path(checksum, "pdf").read_bytes() == data
+    (partial_name, completed), = home.rows("SELECT partial_name, checksum FROM "
+                                           "authoring_uploadrecord")
+    assert completed == checksum
+    assert not list(home.content_dir.rglob(partial_name)), "the partial upload was left"
     home.run("checkinvariants", "--full")
