@@ -15,6 +15,8 @@ is skipped), and temp leftovers go only when untouched for an hour.
    while the channel's served file is there, so an unmounted content drive forgets nothing.
    Version files with no version row (an install stopped between placing the file and
    registering it) are removed, so that running the install again completes it.
+   An install killed after registering its version but before making it current (its intent
+   marker is still in `versions/<channel_id>/`) is finished: that version becomes current.
 4. Leftovers older than an hour: `.swap-*`, `*.part`, `*.partial` in the databases folders and
    `put-*.part` in the temp area. (`purgetemp` removes the rest of the temp area after a day.)
 5. Jobs whose worker died: the reaper retries or fails them.
@@ -49,6 +51,7 @@ from channels.services import register_channel
 from channels.transfer.locking import is_import_running
 from content.search.index import search_index_path
 from channels.versions import (
+    install_intents,
     VersionFileReadError,
     link_or_copy,
     make_version_current,
@@ -85,6 +88,7 @@ def recover(*, now: float | None = None) -> RecoveryReport:
     _align_registry(report)
     _forget_lost_versions(report)
     _remove_orphan_versions(report)
+    _finish_cut_switches(report)
     _remove_leftovers(report, time.time() if now is None else now)
     _reap_jobs(report)
     _interrupt_dead_imports(report)
@@ -248,6 +252,27 @@ def _forget_lost_versions(report: RecoveryReport) -> None:
                 search_index_path(channel_id, number).unlink(missing_ok=True)
                 report.repairs.append(f"channel {channel_id}: forgot version {number} (its "
                                       "file is gone; it can no longer be reverted to)")
+
+
+def _finish_cut_switches(report: RecoveryReport) -> None:
+    """Installs killed after registering their version but before making it current (their
+    intent marker is still there, channels.versions.install_channel_version): made current now,
+    as the install meant to. A marker whose switch did happen, or whose version never got
+    registered (its file was removed above), is just removed."""
+    for channel_id, number, marker in install_intents():
+        with _held(channel_id, report) as held:
+            if not held:
+                continue
+            version = ChannelVersion.objects.filter(channel_id=channel_id, number=number).first()
+            current = Channel.objects.filter(id=channel_id).values_list(
+                "version", flat=True).first()
+            if version is not None and current is not None and current != number \
+                    and version_database_path(channel_id, number).is_file():
+                make_version_current(channel_id, version)
+                report.repairs.append(
+                    f"channel {channel_id}: version {number} was installed, but the process "
+                    "stopped before it became current; it is current now")
+            marker.unlink(missing_ok=True)
 
 
 def _remove_orphan_versions(report: RecoveryReport) -> None:

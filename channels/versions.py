@@ -72,6 +72,34 @@ def version_database_path(channel_id: str, number: int) -> Path:
     return versions_dir(channel_id) / f"{int(number)}.sqlite3"
 
 
+INTENT_PREFIX = ".installing-"
+
+
+def install_intent_path(channel_id: str, number: int) -> Path:
+    """The marker of an install that is to make `number` current (see install_channel_version)."""
+    return versions_dir(channel_id) / f"{INTENT_PREFIX}{number}"
+
+
+def install_intents() -> list[tuple[str, int, Path]]:
+    """(channel_id, number, marker) of every install a crash cut off before its switch."""
+    root = Path(settings.CONTENT_DATABASE_DIR) / "versions"
+    found: list[tuple[str, int, Path]] = []
+    if not root.is_dir():
+        return found
+    for marker in sorted(root.glob(f"*/{INTENT_PREFIX}*"))[:10_000]:
+        number = marker.name.removeprefix(INTENT_PREFIX)
+        if is_valid_channel_id(marker.parent.name) and number.isascii() and number.isdigit():
+            found.append((marker.parent.name, int(number), marker))
+    return found
+
+
+def _write_intent(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        os.fsync(handle.fileno())
+    fsync_directory(path.parent)
+
+
 def next_version_number(channel_id: str) -> int:
     """The number a publish here makes: one more than any version this server has had."""
     numbers = list(ChannelVersion.objects.filter(channel_id=channel_id)
@@ -94,25 +122,37 @@ def install_channel_version(source: Path, channel_id: str, *, source_label: str,
         if ChannelVersion.objects.filter(channel_id=channel_id, number=info.version).exists():
             raise VersionExistsError(channel_id, info.version)
         target = version_database_path(channel_id, info.version)
-        _place_file(source, target, move=move)
-        crash_point("version.placed")
+        # Written before anything else, removed once the version serves (or the install
+        # failed): a process killed in between leaves it, and `recover` then finishes the
+        # switch. Without it, a registered version that never became current looks exactly
+        # like one an admin reverted away from.
+        intent = install_intent_path(channel_id, info.version) if make_current else None
+        if intent is not None:
+            _write_intent(intent)
         try:
-            files = read_version_files(target)
-            with transaction.atomic():
-                channel = _registry_row(info, owner)
-                version = ChannelVersion.objects.create(
-                    channel=channel, number=info.version, source=source_label[:500],
-                    created_by=created_by, version_label=version_label, name=info.name,
-                    node_count=info.node_count, file_count=len(files),
-                    total_size=info.total_size, database_size=target.stat().st_size)
-                _insert_version_files(version.pk, files)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        crash_point("version.before_switch")
-        if make_current or channel.state != Channel.State.AVAILABLE or channel.version == 0:
-            channel = make_version_current(channel_id, version)
+            _place_file(source, target, move=move)
+            crash_point("version.placed")
+            try:
+                files = read_version_files(target)
+                with transaction.atomic():
+                    channel = _registry_row(info, owner)
+                    version = ChannelVersion.objects.create(
+                        channel=channel, number=info.version, source=source_label[:500],
+                        created_by=created_by, version_label=version_label, name=info.name,
+                        node_count=info.node_count, file_count=len(files),
+                        total_size=info.total_size, database_size=target.stat().st_size)
+                    _insert_version_files(version.pk, files)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+            crash_point("version.before_switch")
+            if make_current or channel.state != Channel.State.AVAILABLE or channel.version == 0:
+                channel = make_version_current(channel_id, version)
+        finally:
+            if intent is not None:
+                intent.unlink(missing_ok=True)
     return InstallResult(channel, version)
+
 
 
 def revert_channel(channel_id: str, number: int) -> Channel:

@@ -232,3 +232,23 @@ def test_a_rebuilt_channel_keeps_unchanged_node_ids(make_channel):
         after = dict(ContentNode.objects.values_list("title", "id"))
     assert before == after
     assert Channel.objects.get(id=first.channel_id).version == 2
+
+
+def test_an_install_that_fails_leaves_no_intent_for_recovery(make_channel, monkeypatch):
+    """Only a killed install leaves its intent marker; one that raised cleaned up, so recovery
+    never makes current a version whose install failed on purpose."""
+    from channels import versions
+    from channels.recovery import recover
+
+    first = make_channel("maths")
+
+    def broken(channel_id, version):
+        raise OSError("disk went away")
+
+    monkeypatch.setattr(versions, "make_version_current", broken)
+    with pytest.raises(OSError):
+        make_channel("maths", channel_id=first.channel_id, root=small_tree("algebra"))
+    monkeypatch.undo()
+    assert versions.install_intents() == []
+    recover()
+    assert Channel.objects.get(id=first.channel_id).version == 1
