@@ -13,13 +13,15 @@
    storing the outputs, marking the rows).
 4. Two workers in parallel: two fresh clips started together through the task, against the two
    raw command sequences run in parallel (two threads); whether the jobs overlapped in time.
-Goal: overhead of the task over the raw commands <= 5%; two encodes run in parallel.
+Goal: overhead of the task over the raw commands <= 5% (median of the per-round pairs: the
+machine is shared and noisy); two encodes run in parallel. CPU time of both is shown too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,6 +44,18 @@ def make_clip(folder: Path, number: int, duration: float) -> Path:
                                        height=HEIGHT, rate=RATE, pattern="testsrc2",
                                        hue_degrees=(number * 37) % 360 or 1)], timeout=300)
     return output
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a process and of its children it has reaped (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def raw_commands(source: Path, work: Path, duration: float) -> float:
@@ -137,18 +151,28 @@ def main() -> None:
 
         task_times, raw_times = [], []
         queue_waits: list[float] = []
+        raw_cpu: list[float] = []
+        task_cpu: list[float] = []
         job_runs: list[float] = []
         for round_number in range(rounds):
             # Alternate which goes first, so neither always gets the warmer machine.
             item = items[round_number]
+            def raw_round(clip: Path = clips[round_number]) -> None:
+                before = children_cpu()
+                raw_times.append(raw_commands(clip, home / "raw", duration))
+                raw_cpu.append(children_cpu() - before)
+
             if round_number % 2 == 0:
-                raw_times.append(raw_commands(clips[round_number], home / "raw", duration))
+                raw_round()
+            cpu_before = process_cpu(consumer.pid)
             started = time.perf_counter()
             start_encode(item)
             wait_finished([item.pk])
             task_times.append(time.perf_counter() - started)
+            time.sleep(0.2)  # the job's last ffmpeg is reaped by then
+            task_cpu.append(process_cpu(consumer.pid) - cpu_before)
             if round_number % 2 == 1:
-                raw_times.append(raw_commands(clips[round_number], home / "raw", duration))
+                raw_round()
             job = Job.objects.filter(kind="encode", params__checksum=item.checksum).values_list(
                 "created_at", "started_at", "finished_at").first()
             if job and all(job):
@@ -189,9 +213,9 @@ def main() -> None:
         overlap_seconds = (min(job[1] for job in jobs) - max(job[0] for job in jobs)
                            ).total_seconds() if overlap else 0.0
 
-        task_median, raw_median = statistics.median(task_times), statistics.median(raw_times)
-        overhead = task_median / raw_median - 1
         per_round = [task / raw - 1 for task, raw in zip(task_times, raw_times, strict=True)]
+        cpu_overhead = statistics.median(task_cpu) / statistics.median(raw_cpu) - 1
+        paired = statistics.median(per_round)
         lines = [
             f"clip: {duration:.0f} s, {WIDTH}x{HEIGHT} {RATE} fps with sound (testsrc2 + sine, "
             f"H.264 mp4); outputs mp4 + webm + ogv + PNG thumbnail; consumer `kolibri-like "
@@ -203,6 +227,10 @@ def main() -> None:
             f"| task: start_encode until Finished | {stats(task_times)} |",
             f"| baseline: the same ffmpeg commands, raw | {stats(raw_times)} |",
             f"| overhead task / raw - 1, per round, % | {stats([100 * v for v in per_round])} |",
+            f"| CPU s, task: the consumer and the ffmpeg it ran | {stats(task_cpu)} |",
+            f"| CPU s, baseline: the raw ffmpeg processes | {stats(raw_cpu)} |",
+            f"| CPU overhead task / raw - 1, per round, % | "
+            f"{stats([100 * (t / r - 1) for t, r in zip(task_cpu, raw_cpu, strict=True)])} |",
             f"| of the task: job created until a worker started it | "
             f"{stats(queue_waits) if queue_waits else 'n/a'} |",
             f"| of the task: the job's run (probe, encodes, store, rows) | "
@@ -213,9 +241,22 @@ def main() -> None:
             f"{task_parallel:.2f} s; the two jobs overlapped: "
             f"{'yes' if overlap else 'NO'} ({overlap_seconds:.1f} s in common; after the first "
             f"was created: {spans}).",
-            f"Goals: overhead <= 5%: {'met' if overhead <= 0.05 else 'NOT met'} "
-            f"({100 * overhead:.1f}%); two workers encode in parallel: "
-            f"{'met' if overlap else 'NOT met'}.",
+            "On this shared 2-core machine both wall-clock and CPU times of the same work swing "
+            "by up to 2x between rounds (other engineers' jobs, a VM), more than the 5% goal: "
+            "the figure that counts is the per-round pair (same clip, back to back), judged by "
+            "its median; the wait before a worker takes the job is shown on its own.",
+            f"Goals: overhead <= 5%: {'met' if paired <= 0.05 else 'NOT met'} (paired median "
+            f"{100 * paired:+.1f}%, range {100 * min(per_round):+.1f}% to "
+            f"{100 * max(per_round):+.1f}%; CPU time {100 * cpu_overhead:+.1f}%; queue wait "
+            f"median {statistics.median(queue_waits) if queue_waits else 0:.2f} s); two workers "
+            f"encode in parallel: {'met' if overlap else 'NOT met'}.",
+            "",
+            "The queue wait is Huey's idle back-off: an idle consumer worker sleeps 0.1 s, then "
+            "1.15 times longer after each empty poll, up to 10 s (huey.consumer defaults, "
+            "`max_delay=10`), so a job queued after a quiet spell waits up to 10 s for a worker, "
+            "more than 5% of a 10 s clip's encode. Fix: in kolibri_like/settings.py set "
+            "HUEY[\"consumer\"][\"max_delay\"] to 1.0 (a poll of the SQLite queue a second per "
+            "idle worker costs nothing measurable), or wake the consumer on enqueue.",
         ]
         print("\n".join(lines))
         record_result("encode", "Scenario 7: encoding", lines)
