@@ -284,6 +284,7 @@ def main() -> None:
             "",
         ]
         channel_median = statistics.median(column("channel_s"))
+        first_verdict = len(verdicts)
         if nodes >= 50_000:
             verdicts.append(f"{nodes:,} nodes: importchannel <= 1.0 s: "
                             f"{'met' if channel_median <= 1.0 else 'NOT met'} "
@@ -298,7 +299,7 @@ def main() -> None:
         verdicts.append(f"{nodes:,} nodes: peak RSS <= {RSS_GOAL_MB:.0f} MB: "
                         f"{'met' if peak <= RSS_GOAL_MB else 'NOT met'} ({peak:.0f} MB)")
         lines += [f"Goals for {nodes:,} nodes: " + "; ".join(
-            verdict.split(": ", 1)[1] for verdict in verdicts[-2:]), ""]
+            verdict.split(": ", 1)[1] for verdict in verdicts[first_verdict:]), ""]
         print("\n".join(lines), flush=True)
     lines += ["Goals: " + "; ".join(verdicts), "", *WHERE_THE_TIME_GOES]
     if 50_000 not in exports:
