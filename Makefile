@@ -62,6 +62,7 @@ test: $(TEST_STAMP) browser-deps office-deps gettext-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
+	$(BIN)/python manage.py check
 	$(BIN)/python -m scripts.kolibri_env
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-services

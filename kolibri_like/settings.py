@@ -166,7 +166,9 @@ if CONFIG.redis_url:
         "name": CONFIG.queue_name,
         "url": CONFIG.redis_url,
         "immediate": False,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        # An idle worker looks at the queue at least every second (Huey's default backs off
+        # to 10 s), so an upload's encode starts at once.
+        "consumer": {"workers": 2, "worker_type": "thread", "max_delay": 1.0},
     }
 else:
     HUEY = {
@@ -174,7 +176,9 @@ else:
         "name": CONFIG.queue_name,
         "filename": str(HOME / "queue.sqlite3"),
         "immediate": False,
-        "consumer": {"workers": 2, "worker_type": "thread"},
+        # An idle worker looks at the queue at least every second (Huey's default backs off
+        # to 10 s), so an upload's encode starts at once.
+        "consumer": {"workers": 2, "worker_type": "thread", "max_delay": 1.0},
     }
 
 REST_FRAMEWORK = {
