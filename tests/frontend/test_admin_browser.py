@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import watched_page
 from tests.servers import ServerProcess
@@ -89,6 +90,7 @@ def test_an_admin_reverts_a_channel_and_runs_a_task(page, admin_server, tmp_path
         "document.querySelector('[data-task-list] [data-task-id]')"
         ".getAttribute('data-task-state') === 'done'", timeout=WAIT_MS)
     assert task.locator("progress").get_attribute("value") == "100"
-    assert task.locator("[data-task-field=state]").text_content() == "done"
+    # The word shown follows the attribute (the page may redraw the list in between).
+    expect(task.locator("[data-task-field=state]")).to_have_text("done", timeout=WAIT_MS)
     assert not task.locator("[data-task-cancel]").is_visible()
     page.screenshot(path=str(tmp_path / "admin-import.png"), full_page=True)
