@@ -5,13 +5,9 @@
    MAX_ERRORS failed requests in a row. */
 (function () {
   "use strict";
-  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
-  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
-  var gettext = window.gettext || function (text) { return text; };
-  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-  }
+  // Translations (text.js, loaded by base.html before any page script).
+  var translate = window.KolibriLikeText;
+  var gettext = translate.gettext, ngettext = translate.ngettext, format = translate.format;
   var ACTIVE = { queued: true, running: true };
   var FIRST_DELAY_MS = 700;
   var MAX_DELAY_MS = 3000;

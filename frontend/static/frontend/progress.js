@@ -7,13 +7,9 @@
    Guests get no [data-progress] element (progress needs an account), so nothing runs. */
 (function () {
   "use strict";
-  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
-  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
-  var gettext = window.gettext || function (text) { return text; };
-  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-  }
+  // Translations (text.js, loaded by base.html before any page script).
+  var translate = window.KolibriLikeText;
+  var gettext = translate.gettext, ngettext = translate.ngettext, format = translate.format;
   var box = document.querySelector("[data-progress]");
   if (!box) { return; }
   var url = box.getAttribute("data-progress-url");

@@ -16,13 +16,9 @@
    "upload-named": this file does not know how the files are shown. */
 (function (W) {
   "use strict";
-  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
-  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
-  var gettext = window.gettext || function (text) { return text; };
-  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-  }
+  // Translations (text.js, loaded by base.html before any page script).
+  var translate = window.KolibriLikeText;
+  var gettext = translate.gettext, ngettext = translate.ngettext, format = translate.format;
   if (!W) { return; }     // not the wizard page (wizard.js found no [data-wizard])
 
   var POLL_MS = 1500;

@@ -30,13 +30,9 @@
    The step the author is on is saved too, so a reload opens the same step. */
 (function () {
   "use strict";
-  // Django's JavaScript catalog (/jsi18n/, loaded first by base.html) translates; without it the
-  // English words show. format() fills "%(name)s" as Django's interpolate(text, values, true).
-  var gettext = window.gettext || function (text) { return text; };
-  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
-  function format(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
-  }
+  // Translations (text.js, loaded by base.html before any page script).
+  var translate = window.KolibriLikeText;
+  var gettext = translate.gettext, ngettext = translate.ngettext, format = translate.format;
   var root = document.querySelector("[data-wizard]");
   if (!root) { return; }
 
