@@ -56,10 +56,6 @@ class CrashHome(ServerProcess):
         env = dict(self.env)
         if crash_at is not None:
             env[ENVIRONMENT_VARIABLE] = crash_at
-        if arguments[0] != "shell":
-            # Django's system checks (every URL and view imported) would double the time of
-            # each command here; they are not what these tests are about.
-            arguments = (*arguments, "--skip-checks")
         result = subprocess.run([KOLIBRI_LIKE, *arguments], env=env, capture_output=True,
                                 text=True, timeout=COMMAND_TIMEOUT)
         if check and result.returncode != 0:
