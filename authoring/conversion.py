@@ -114,15 +114,9 @@ def run_conversion(context: JobContext) -> dict[str, Any]:
         job_ended(checksum)
         raise
     except Exception as error:
-        # A JobCancelledError (a BaseException) passes: a cancelled job, or one the reaper
-        # gave to another delivery, must not write Error over what that delivery does.
-        context.progress.check()
-        failure = _as_conversion_error(error, source)
-        CONVERT_JOBS.mark_failed(checksum, _author_message(failure))
-        job_ended(checksum)
-        if failure is error:
-            raise
-        raise failure from None
+        CONVERT_JOBS.end_in_error(context, checksum, error,
+                                  translate=lambda failed: _as_conversion_error(failed, source),
+                                  message=_author_message)
     job_ended(checksum)
     return result
 

@@ -112,16 +112,9 @@ def run_encode(context: JobContext) -> dict[str, Any]:
     try:
         result = _encode_and_store(context, checksum, source)
     except Exception as error:
-        # A JobCancelledError (a BaseException) passes: a cancelled job, or one the reaper
-        # gave to another delivery, must not write Error over what that delivery does. A
-        # failure that a cancel caused (its files went away) ends as that cancel too.
-        context.progress.check()
-        failure = _as_encode_error(error, source)
-        VIDEO_JOBS.mark_failed(checksum, _author_message(failure))
-        job_ended(checksum)
-        if failure is error:
-            raise
-        raise failure from None
+        VIDEO_JOBS.end_in_error(context, checksum, error,
+                                translate=lambda failed: _as_encode_error(failed, source),
+                                message=_author_message)
     job_ended(checksum)
     return result
 

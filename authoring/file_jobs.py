@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -92,6 +92,23 @@ class FileJobKind:
              .exclude(job_id__in=Job.objects.active().values("id"))
              .update(job=job))
         draft_file.refresh_from_db(fields=["state", "progress", "error", "job"])
+
+    def end_in_error(self, context: Any, checksum: str, error: Exception, *,
+                     translate: Callable[[Exception], Exception],
+                     message: Callable[[Exception], str]) -> NoReturn:
+        """A handler's work failed: the files show Error with a sentence for the author, waiting
+        courses are told, and the job fails with that error (`translate` turns a tool's failure
+        into the domain error the author reads). Called from the handler's `except Exception`:
+        a cancel (JobCancelledError, a BaseException) never gets here, so a cancelled job, or
+        one the reaper gave to another delivery, never writes Error over that delivery's work;
+        and a failure a cancel caused (its files went away) ends as that cancel, here."""
+        context.progress.check()
+        failure = translate(error)
+        self.mark_failed(checksum, message(failure))
+        job_ended(checksum)
+        if failure is error:
+            raise error
+        raise failure from None
 
     def mark_failed(self, checksum: str, message: str) -> None:
         # A row already Finished (by an earlier job) keeps its outputs.
