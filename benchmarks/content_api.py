@@ -24,10 +24,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
+from benchmarks.home import use_throwaway_home
 
 CONCURRENCIES = (1, 16)
 CHILDREN_PER_TOPIC = 30
@@ -116,11 +115,7 @@ def main() -> None:
     arguments = parser.parse_args()
     seconds = arguments.seconds or (3.0 if arguments.quick else 10.0)
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
-    os.environ.pop("DATABASE_URL", None)
+    home = use_throwaway_home()
     server = baseline = None
     try:
         import django

@@ -26,10 +26,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
+from benchmarks.home import use_throwaway_home
 
 WIDTH, HEIGHT, RATE = 854, 480, 25
 POLL_SECONDS = 0.05
@@ -94,12 +94,8 @@ def main() -> None:
     rounds = arguments.rounds or (1 if arguments.quick else 3)
     duration = arguments.duration or 10.0
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
+    home = use_throwaway_home()
     os.environ["ZEROCONF_ENABLED"] = "0"
-    os.environ.pop("DATABASE_URL", None)
     consumer = None
     try:
         import django

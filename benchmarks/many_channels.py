@@ -18,8 +18,8 @@ import argparse
 import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
+from benchmarks.home import use_throwaway_home
 
 CONCURRENCY = 16
 NODES_PER_CHANNEL = 500
@@ -57,11 +57,7 @@ def main() -> None:
     # The long phase is bounded in time as well as count; the table says how many were made.
     long_phase_seconds = 60.0 if arguments.quick else 360.0
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
-    os.environ.pop("DATABASE_URL", None)
+    home = use_throwaway_home()
     server = None
     try:
         import django

@@ -23,10 +23,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
+from benchmarks.home import use_throwaway_home
 
 SAMPLE_SECONDS = 0.2
 
@@ -121,11 +121,7 @@ def main() -> None:
     rounds = arguments.rounds or (1 if arguments.quick else 3)
     seconds = arguments.seconds or (2.0 if arguments.quick else 3.0)
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
-    os.environ.pop("DATABASE_URL", None)
+    home = use_throwaway_home()
     try:
         import django
 

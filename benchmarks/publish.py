@@ -22,9 +22,9 @@ import os
 import shutil
 import sqlite3
 import statistics
-import tempfile
 import time
 from pathlib import Path
+from benchmarks.home import use_throwaway_home
 
 PER_TOPIC = 100
 
@@ -100,11 +100,7 @@ def main() -> None:
     arguments = parser.parse_args()
     rounds = arguments.rounds or (1 if arguments.quick else 3)
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
-    os.environ.pop("DATABASE_URL", None)
+    home = use_throwaway_home()
     try:
         import django
 

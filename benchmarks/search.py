@@ -31,10 +31,10 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+from benchmarks.home import use_throwaway_home
 
 CONCURRENCY = 4
 WARM_UP_SECONDS = 4.0
@@ -203,11 +203,7 @@ def main() -> None:
     nodes = arguments.nodes or (1_000 if arguments.quick else 5_000)
     seconds = arguments.seconds or (3.0 if arguments.quick else 10.0)
 
-    home = Path(tempfile.mkdtemp(prefix="kolibri-like-bench-search-"))
-    os.environ["KOLIBRI_LIKE_HOME"] = str(home)
-    os.environ["CONTENT_DIR"] = str(home / "content")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kolibri_like.settings"
-    os.environ.pop("DATABASE_URL", None)
+    home = use_throwaway_home("kolibri-like-bench-search-")
     server = None
     try:
         import django
