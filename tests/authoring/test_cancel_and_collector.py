@@ -143,3 +143,23 @@ def test_the_collector_marks_videos_whose_encode_was_given_up_as_errors(author_u
     assert collect_upload_zombies(grace=DAY).failed_encodes == 1
     video.refresh_from_db()
     assert video.state == DraftFile.State.ERROR and "stopped" in video.error
+
+
+def test_collectuploads_says_so_and_exits_7_when_the_store_is_busy(author_user, monkeypatch):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from storage.gc import StorageBusyError
+
+    def busy(checksums, **kwargs):
+        raise StorageBusyError("a collection is running")
+
+    monkeypatch.setattr("authoring.cancel.delete_if_unreferenced", busy)
+    zombie = UploadRecord.objects.create(partial_name="z.part", extension="pdf",
+                                         checksum=put_file(PDF + b"busy", "pdf").checksum)
+    age(zombie, 3 * DAY)
+    with pytest.raises(CommandError) as raised:
+        call_command("collectuploads")
+    assert raised.value.returncode == 7 and "busy" in str(raised.value)
+    # Kept for the next run, with its bytes.
+    assert UploadRecord.objects.filter(id=zombie.id).exists()
