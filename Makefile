@@ -87,6 +87,7 @@ clean:
 .PHONY: bench-quick bench
 bench-quick: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.content_api --quick
+	$(BIN)/python -m benchmarks.routing_cost --quick
 	$(BIN)/python -m benchmarks.many_channels --quick
 	$(BIN)/python -m benchmarks.search --quick
 	$(BIN)/python -m benchmarks.import_disk --quick
@@ -97,6 +98,7 @@ bench-quick: $(RUN_STAMP)
 bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
+	$(BIN)/python -m benchmarks.routing_cost
 	$(BIN)/python -m benchmarks.many_channels
 	$(BIN)/python -m benchmarks.search
 	$(BIN)/python -m benchmarks.import_disk
