@@ -42,6 +42,8 @@ def error_response(error: AuthoringError) -> Response:
     if isinstance(error, InvalidDraftError):
         body = {"detail": "The draft has invalid or missing fields; see `errors`.",
                 "errors": error.errors}
+    if getattr(error, "problems", None):
+        body["problems"] = error.problems  # each problem of a refused archive, in plain words
     return Response(body, status=error.http_status)
 
 

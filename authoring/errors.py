@@ -57,6 +57,18 @@ class UploadRejectedError(AuthoringError):
     exit_code = 4
 
 
+class UnsafeArchiveError(UploadRejectedError):
+    """An HTML5 app's zip that fails the archive checks; `problems` says each in plain words."""
+
+    http_status = 400
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "This HTML5 app (zip) cannot be used: " + "; ".join(problems) + ". Make the zip "
+            "again with index.html at its top and relative file names only, then upload it.")
+
+
 class UploadTooLargeError(UploadRejectedError):
     http_status = 413
 
