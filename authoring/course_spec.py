@@ -150,6 +150,8 @@ def _kind_and_preset(item: DraftFile) -> tuple[str, str, str]:
         return "document", "office_document", extension
     if item.file_type == "flash":
         return "html5", "flash", extension
+    if item.file_type == "html5":
+        return "html5", "html5_zip", extension
     if item.file_type == "image" and extension in SLIDESHOW_IMAGE_EXTENSIONS:
         return "slideshow", "slideshow_image", extension
     raise CourseSpecError(f"{item.name}: a {item.file_type} file of type .{extension} cannot be "
