@@ -31,6 +31,7 @@ TYPES_BY_NAME: dict[str, tuple[str, ...]] = {
     "office": ("doc", "docx", "odt", "rtf", "ppt", "pptx", "odp"),
     "flash": ("swf",),
     "image": ("png", "jpg", "jpeg", "gif"),
+    "html5": ("zip",),
 }
 TYPE_BY_EXTENSION: dict[str, str] = {extension: name for name, extensions in TYPES_BY_NAME.items()
                                      for extension in extensions}
@@ -38,14 +39,15 @@ TYPE_BY_EXTENSION: dict[str, str] = {extension: name for name, extensions in TYP
 
 @dataclass(frozen=True)
 class FileType:
-    name: str  # video, audio, document, office, flash, image
+    name: str  # video, audio, document, office, flash, image, html5
     extension: str  # lowercase, without the dot
 
 
 def allowed_types_text() -> str:
     """"videos (mp4, m4v, ...), audio (mp3), ..." for messages that name what is allowed."""
     labels = {"video": "videos", "audio": "audio", "document": "documents",
-              "office": "office documents", "flash": "Flash", "image": "images"}
+              "office": "office documents", "flash": "Flash", "image": "images",
+              "html5": "HTML5 apps"}
     return "; ".join(f"{labels[name]} ({', '.join(extensions)})"
                      for name, extensions in TYPES_BY_NAME.items())
 
@@ -151,6 +153,8 @@ SIGNATURES: dict[str, tuple[str, Callable[[bytes], bool]]] = {
     "jpg": ("a JPEG image", _starts(b"\xff\xd8\xff")),
     "jpeg": ("a JPEG image", _starts(b"\xff\xd8\xff")),
     "gif": ("a GIF image", _starts(b"GIF87a", b"GIF89a")),
+    # An app's archive is checked whole once it is in (authoring.uploads, check_zip_archive).
+    "zip": ("a zip archive (an HTML5 app)", _starts(ZIP)),
 }
 
 

@@ -19,7 +19,9 @@ area), on the store's filesystem. The rules:
    write lock, held until the rows that reference it are committed, so `delete_if_unreferenced`
    (which marks under the exclusive lock) never sees the file without its reference.
    Videos then go to Processing and an encode starts; office documents too, with a
-   conversion to PDF, when LibreOffice is installed; everything else is Finished.
+   conversion to PDF, when LibreOffice is installed; everything else is Finished. An HTML5
+   app's zip is checked whole first (storage.zip_serving.check_zip_archive): a refused one is
+   never stored and ends in Error with each problem (400).
 
     item = start_upload(author, draft.id, filename="intro.mp4", size=10_485_760)
     item = append_chunk(author, draft.id, item.id, offset=0, stream=request, length=8 << 20)
@@ -57,6 +59,7 @@ from authoring.errors import (
     UploadOffsetError,
     UploadRejectedError,
     UploadTooLargeError,
+    UnsafeArchiveError,
 )
 from authoring.filetypes import (
     SIGNATURE_BYTES,
@@ -70,6 +73,7 @@ from authoring.uploads_area import partial_path, uploads_dir
 from kolibri_like.crashpoints import crash_point
 from storage.files import fsync_directory, put_file
 from storage.gc import store_write_lock
+from storage.zip_serving import check_zip_archive
 
 logger = logging.getLogger(__name__)
 
@@ -376,6 +380,8 @@ def complete_upload(item: DraftFile) -> DraftFile:
     partial file's lock, with all `item.size` bytes durably received."""
     record = _record_of(item)
     path = partial_path(record)
+    if item.file_type == "html5":
+        _check_archive(item, path)
     state = (DraftFile.State.PROCESSING if item.file_type == "video" or _converts(item)
              else DraftFile.State.FINISHED)
     with store_write_lock(shared=True):
@@ -406,6 +412,16 @@ def complete_upload(item: DraftFile) -> DraftFile:
     elif state == DraftFile.State.PROCESSING:
         _start_encode(item)
     return item
+
+
+def _check_archive(item: DraftFile, path: Path) -> None:
+    """Refuse an HTML5 app that serving would refuse or that cannot start (no index.html),
+    before it is stored: the upload ends in Error and its bytes are gone."""
+    problems = check_zip_archive(path)
+    if problems:
+        refused = UnsafeArchiveError(problems)
+        fail_upload(item, str(refused))
+        raise refused
 
 
 def _converts(item: DraftFile) -> bool:

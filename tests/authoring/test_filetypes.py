@@ -55,6 +55,7 @@ SAMPLES: dict[str, bytes] = {
     "jpg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
     "jpeg": b"\xff\xd8\xff\xdb\x00\x43\x00",
     "gif": b"GIF89a\x01\x00\x01\x00",
+    "zip": zip_bytes(),
 }
 
 
@@ -66,13 +67,13 @@ def test_every_allowed_extension_has_a_signature_and_a_sample():
     ("Lesson 1.MP4", "video", "mp4"), ("talk.ogv", "video", "ogv"),
     ("song.mp3", "audio", "mp3"), ("book.epub", "document", "epub"),
     ("slides.PPTX", "office", "pptx"), ("game.swf", "flash", "swf"),
-    ("photo.JPEG", "image", "jpeg"), ("C:\\Users\\bob\\notes.pdf", "document", "pdf"),
+    ("photo.JPEG", "image", "jpeg"), ("Shapes game.ZIP", "html5", "zip"), ("C:\\Users\\bob\\notes.pdf", "document", "pdf"),
 ])
 def test_it_classifies_by_extension(filename, name, extension):
     assert classify(filename) == FileType(name, extension)
 
 
-@pytest.mark.parametrize("filename", ["setup.exe", "page.html", "README", "archive.zip",
+@pytest.mark.parametrize("filename", ["setup.exe", "page.html", "README", "archive.rar",
                                       "photo.png.exe", ""])
 def test_it_refuses_other_types_naming_the_allowed_ones(filename):
     with pytest.raises(UploadRejectedError) as raised:
