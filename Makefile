@@ -58,7 +58,21 @@ gettext-deps:
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
 	  else echo "!!! gettext (msgfmt) is missing and cannot be installed without root: the .po/.mo sync test is skipped."; fi; }
 
-test: $(TEST_STAMP) browser-deps office-deps gettext-deps
+# Debian's nginx for the test of the shipped nginx deployment (deploy/nginx/kolibri-like.conf)
+# and the baseline of benchmarks/file_serving.py, which run their own unprivileged nginx.
+.PHONY: nginx-deps
+nginx-deps:
+	@{ command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else false; fi || { \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	    echo "!!! nginx (Debian's nginx-light) is missing and could not be installed"; \
+	    echo "!!! (no root, or no package source): tests/storage/test_nginx_deploy.py will fail"; \
+	    echo "!!! and benchmarks.file_serving has no baseline."; \
+	    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; }; }
+
+test: $(TEST_STAMP) browser-deps office-deps gettext-deps nginx-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
