@@ -8,6 +8,7 @@ written and read as a stream. Members, each a regular file:
     uploads/<partial name>                                  uploads in flight of live drafts
     versions/<channel_id>/<number>.sqlite3                  kept channel versions
     storage/<c0>/<c1>/<md5>.<ext>                           stored files they reference
+    home/secret_key | home/settings.toml | home/tls/<name>  this server's own keys and settings
     manifest.json                                           last: what is inside, with SHA-256s
 
 The manifest comes last because the checksums are known only once every member is written;
@@ -15,6 +16,7 @@ restore extracts into a staging folder while hashing, then checks everything aga
 anything is put in place. Every name is matched with `re.fullmatch` before a path is built.
 
     kind, parts = classify_member("versions/<channel_id>/3.sqlite3")   # ("version", (...))
+    kind, parts = classify_member("home/tls/ca.key")                   # ("home", ("tls/ca.key",))
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ _CERTIFICATE = re.compile(r"certificates/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0
                           r"[0-9a-f]{12})-([0-9a-f]{32})\.pdf")
 _UPLOAD = re.compile(r"uploads/([A-Za-z0-9][A-Za-z0-9._-]{0,99})")
 _VERSION = re.compile(r"versions/([0-9a-f]{32})/([0-9]{1,9})\.sqlite3")
+# What KOLIBRI_LIKE_HOME holds that exists nowhere else: the key sessions are signed with, the
+# admin's settings, and the --https authority and certificate that tablets were told to trust.
+_HOME = re.compile(r"home/(secret_key|settings\.toml|tls/[A-Za-z0-9][A-Za-z0-9._-]{0,99})")
+HOME_MEMBER_PREFIX = "home/"
 
 
 class CorruptArchiveError(Exception):
@@ -59,6 +65,8 @@ def classify_member(name: str) -> tuple[str, tuple[str, ...]]:
         return "upload", match.groups()
     if match := _VERSION.fullmatch(name):
         return "version", match.groups()
+    if match := _HOME.fullmatch(name):
+        return "home", match.groups()
     if name.startswith("storage/"):
         try:
             checksum, extension = parse_storage_relpath(name.removeprefix("storage/"))

@@ -7,7 +7,8 @@ server runs (operations.archive describes the format).
    and every file the snapshot refers to is.
 2. Choose: kept versions of channels authored here (source "draft <id>" or "published"; with
    `include_imported`, every version) and the stored files they list; stored files of live
-   drafts; partial uploads of live drafts; ready certificates' PDFs.
+   drafts; partial uploads of live drafts; ready certificates' PDFs; from KOLIBRI_LIKE_HOME,
+   the secret key, settings.toml and the --https certificates and keys in tls/ (`home_files`).
 3. Check the free space at the target, then stream everything into `<target>.partial` (each
    file read once, hashed while read), the manifest last; sync, rename to the target. Stored
    files are read under the store's shared write lock, so the collector deletes none meanwhile.
@@ -35,7 +36,14 @@ from typing import Any
 
 from django.conf import settings
 
-from operations.archive import DATABASE_MEMBER, MANIFEST_NAME, HashingReader, Manifest
+from operations.archive import (
+    DATABASE_MEMBER,
+    MANIFEST_NAME,
+    CorruptArchiveError,
+    HashingReader,
+    Manifest,
+    classify_member,
+)
 from operations.database import (  # noqa: F401 - backup_default_database is this module's API
     backup_default_database,
     database_vendor,
@@ -173,7 +181,35 @@ def plan_backup(rows: Callable[[str], list[tuple[Any, ...]]], *,
         except ValueError:
             continue
         plan.files.append((f"certificates/{path.name}", path))
+    plan.files.extend(home_files())
     return plan
+
+
+HOME_FILES = ("secret_key", "settings.toml")
+TLS_FOLDER = "tls"
+
+
+def home_files(home: Path | None = None) -> list[tuple[str, Path]]:
+    """(member name, path) of the files of KOLIBRI_LIKE_HOME that exist nowhere else: the
+    secret key (sessions, password-reset links), settings.toml, and every file in tls/ (the
+    authority tablets trust and the server's certificate and keys). Names outside the archive
+    format (operations.archive) are left out rather than refused."""
+    home = Path(home if home is not None else settings.HOME)
+    found = [(f"home/{name}", home / name) for name in HOME_FILES if (home / name).is_file()]
+    folder = home / TLS_FOLDER
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            member = f"home/{TLS_FOLDER}/{path.name}"
+            if path.is_file() and not path.is_symlink() and _is_member_name(member):
+                found.append((member, path))
+    return found
+
+
+def _is_member_name(member: str) -> bool:
+    try:
+        return classify_member(member)[0] == "home"
+    except CorruptArchiveError:
+        return False
 
 
 class _ArchiveWriter:

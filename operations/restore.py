@@ -7,7 +7,8 @@
    hashing every member; then check the manifest: every member listed, every SHA-256 equal,
    no name outside the format (exit 4 otherwise). Nothing in the home has changed so far.
 3. Move the files into place (each already synced; rename, then sync its folder): stored files,
-   kept channel versions, certificates, uploads. Then the default database: SQLite by file
+   kept channel versions, certificates, uploads, and the home's own files (`place_home_files`:
+   secret key, settings.toml, tls/, key files 0600). Then the default database: SQLite by file
    replace; PostgreSQL by `pg_restore` into an empty database (a database with tables is
    refused even with `force`: create a new one and point DATABASE_URL at it).
 4. `migrate` (a backup from an older version), then start-up recovery, which makes each
@@ -135,7 +136,11 @@ def extract_archive(archive: Path, staging: Path,
                     continue
                 target = staging / member.name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "wb") as output:
+                # Keys are never readable by others, not even while staged.
+                mode = 0o600 if kind == "home" else 0o666
+                with open(target, "wb",
+                          opener=lambda path, flags, mode=mode: os.open(path, flags, mode)
+                          ) as output:
                     sha256, size = copy_hashing(source, output)
                     output.flush()
                     os.fsync(output.fileno())
@@ -185,7 +190,51 @@ def _target_path(member: StagedMember) -> Path | None:
         return certificate_pdf_path(*member.parts)
     if member.kind == "upload":
         return uploads_dir() / member.parts[0]
-    return None  # the database: restored on its own
+    return None  # the database and the home's files: restored on their own
+
+
+# Private keys and what may hold passwords (DATABASE_URL in settings.toml) are for the server's
+# user alone; certificates are public (tablets download ca.crt).
+PUBLIC_HOME_SUFFIXES = (".crt", ".pem.crt")
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def home_file_mode(relative: str) -> int:
+    """0644 for a certificate, 0600 for everything else (keys, the secret key, settings)."""
+    return 0o644 if relative.endswith(PUBLIC_HOME_SUFFIXES) else 0o600
+
+
+def place_home_files(staged: dict[str, StagedMember], progress: Progress) -> list[str]:
+    """Put the home's own files back with safe permissions; returns what was done, in words.
+
+    settings.toml is restored only where the home has none: one already here was written for
+    this machine (its CONTENT_DIR, DATABASE_URL), so the archive's copy goes beside it as
+    settings.toml.from-backup for the admin to compare.
+    """
+    from storage.files import fsync_directory
+
+    home = Path(settings.HOME)
+    done: list[str] = []
+    for member in sorted(staged.values(), key=lambda item: item.parts[0]):
+        if member.kind != "home":
+            continue
+        relative = member.parts[0]
+        target = home / relative
+        if relative == "settings.toml" and target.exists() and \
+                target.read_bytes() != member.path.read_bytes():
+            target = home / "settings.toml.from-backup"
+            done.append(f"kept this home's settings.toml; the backup's is {target}")
+        else:
+            done.append(f"restored {relative}")
+        if target.parent != home:
+            target.parent.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+            os.chmod(target.parent, PRIVATE_FOLDER_MODE)
+        os.chmod(member.path, home_file_mode(relative))
+        os.replace(member.path, target)
+        fsync_directory(target.parent)
+    for line in done:
+        progress(f"restore: {line}")
+    return done
 
 
 def place_files(staged: dict[str, StagedMember], progress: Progress) -> int:
@@ -262,6 +311,7 @@ def restore_backup(archive: Path, *, force: bool = False,
                                  "run the restore again")
         restore_marker().write_text(f"{archive}\n")
         place_files(staged, progress)
+        place_home_files(staged, progress)
         forget_served_files(manifest)
         restore_default_database(staged[DATABASE_MEMBER[vendor]].path, vendor)
         progress("restore: the default database is back; migrating")
