@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy
+
 from jobs.errors import InvalidJobParamsError
 
 from jobs.kinds import JobContext, JobKind, register_kind
@@ -112,12 +114,13 @@ def clean_resume(raw: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(import_id, str) and import_id.isascii() and import_id.isdigit():
         import_id = int(import_id)
     if not isinstance(import_id, int) or isinstance(import_id, bool) or import_id < 1:
-        raise InvalidJobParamsError("import_id", "the number of an unfinished import")
+        raise InvalidJobParamsError("import_id", gettext("the number of an unfinished import"))
     from channels.transfer.imports import unfinished_imports
 
     found = next((item for item in unfinished_imports() if item.id == import_id), None)
     if found is None:
-        raise InvalidJobParamsError("import_id", f"no unfinished import {import_id}")
+        raise InvalidJobParamsError("import_id", gettext("no unfinished import %(import_id)s")
+                                    % {"import_id": import_id})
     return {"import_id": import_id, "channel_id": found.channel_id}
 
 
@@ -162,13 +165,13 @@ def run_scan(context: JobContext) -> dict[str, Any]:
             "missing": list(report.missing), "unchanged": len(report.unchanged)}
 
 
-IMPORT = register_kind(JobKind(name="import", title="Import a channel", clean=clean_import,
+IMPORT = register_kind(JobKind(name="import", title=gettext_lazy("Import a channel"), clean=clean_import,
                                handler=run_import, channel_param="channel_id"), replace=True)
-EXPORT = register_kind(JobKind(name="export", title="Export a channel to a drive",
+EXPORT = register_kind(JobKind(name="export", title=gettext_lazy("Export a channel to a drive"),
                                clean=clean_export, handler=run_export,
                                channel_param="channel_id"), replace=True)
-RESUME = register_kind(JobKind(name="resume", title="Resume an unfinished import",
+RESUME = register_kind(JobKind(name="resume", title=gettext_lazy("Resume an unfinished import"),
                                clean=clean_resume, handler=run_resume,
                                channel_param="channel_id"), replace=True)
-SCAN = register_kind(JobKind(name="scan", title="Rescan the databases folder", clean=clean_scan,
+SCAN = register_kind(JobKind(name="scan", title=gettext_lazy("Rescan the databases folder"), clean=clean_scan,
                              handler=run_scan), replace=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 
 class JobError(Exception):
     http_status = 500
@@ -13,7 +15,8 @@ class UnknownJobKindError(JobError):
     exit_code = 2
 
     def __init__(self, kind: object, known: list[str]) -> None:
-        super().__init__(f"unknown task kind {kind!r}; use one of: {', '.join(sorted(known))}")
+        super().__init__(gettext("unknown task kind %(kind)r; use one of: %(known)s")
+                         % {"kind": kind, "known": ", ".join(sorted(known))})
 
 
 class InvalidJobParamsError(JobError):
@@ -31,8 +34,8 @@ class InvalidJobParamsError(JobError):
 class JobPermissionError(JobError):
     http_status = 403
 
-    def __init__(self, message: str = "Only an admin of this server may start this task.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or gettext("Only an admin of this server may start this task."))
 
 
 class JobNotFoundError(JobError):
@@ -40,7 +43,8 @@ class JobNotFoundError(JobError):
     exit_code = 3
 
     def __init__(self, job_id: object) -> None:
-        super().__init__(f"no task {job_id} on this server; GET /api/tasks/ lists recent ones")
+        super().__init__(gettext("no task %(job_id)s on this server; GET /api/tasks/ lists recent "
+                                 "ones") % {"job_id": job_id})
 
 
 class JobConflictError(JobError):
@@ -61,5 +65,5 @@ class JobCancelledError(BaseException):
     is_cancellation = True
 
     def __init__(self, job_id: object) -> None:
-        super().__init__(f"task {job_id} was cancelled")
+        super().__init__(gettext("task %(job_id)s was cancelled") % {"job_id": job_id})
         self.job_id = job_id

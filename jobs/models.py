@@ -12,6 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -29,11 +30,11 @@ class JobQuerySet(models.QuerySet["Job"]):
 
 class Job(models.Model):
     class State(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        FAILED = "failed", "failed"
-        CANCELLED = "cancelled", "cancelled"
+        QUEUED = "queued", gettext_lazy("queued")
+        RUNNING = "running", gettext_lazy("running")
+        DONE = "done", gettext_lazy("done")
+        FAILED = "failed", gettext_lazy("failed")
+        CANCELLED = "cancelled", gettext_lazy("cancelled")
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
     FINISHED_STATES = (State.DONE, State.FAILED, State.CANCELLED)

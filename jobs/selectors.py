@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext
+
 from jobs.errors import JobNotFoundError
 from jobs.models import Job, JobQuerySet
 
@@ -61,18 +63,22 @@ def result_summary(job: Job) -> str:
     parts: list[str] = []
     channel = result.get("channel")
     if isinstance(channel, dict):
-        parts.append(f"version {channel.get('version')} installed" if channel.get("installed")
-                     else f"version {channel.get('version')} was already current")
-    for key, place in (("content", "already here"), ("export", "already on the drive")):
+        version = {"version": channel.get("version")}
+        parts.append(gettext("version %(version)s installed") % version if channel.get("installed")
+                     else gettext("version %(version)s was already current") % version)
+    for key, place in (("content", gettext("already here")),
+                       ("export", gettext("already on the drive"))):
         counts = result.get(key)
         if isinstance(counts, dict):
             already = counts.get("already_present", counts.get("already_on_drive", 0))
-            line = f"{counts.get('copied', 0)} files copied, {already} {place}"
+            line = gettext("%(copied)s files copied, %(already)s %(place)s") % {
+                "copied": counts.get("copied", 0), "already": already, "place": place}
             if counts.get("failures"):
-                line += f", {counts['failures']} failed"
+                line += gettext(", %(failures)s failed") % {"failures": counts["failures"]}
             parts.append(line)
     if job.kind == "scan" and "registered" in result:
-        parts.append(f"{len(result.get('registered') or [])} registered, "
-                     f"{len(result.get('rejected') or {})} rejected, "
-                     f"{len(result.get('missing') or [])} missing")
+        parts.append(gettext("%(registered)s registered, %(rejected)s rejected, %(missing)s missing")
+                     % {"registered": len(result.get("registered") or []),
+                        "rejected": len(result.get("rejected") or {}),
+                        "missing": len(result.get("missing") or [])})
     return "; ".join(parts)

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from jobs.conf import job_setting
 from jobs.errors import (
@@ -48,16 +49,18 @@ def start_job(user: Any, payload: Mapping[str, Any]) -> Job:
         raise JobPermissionError()
     params = kind.clean(payload)
     if not kind.may_start(user, params):
-        raise JobPermissionError("You may not start this task on this channel.")
+        raise JobPermissionError(gettext("You may not start this task on this channel."))
     channel_id = kind.channel_id(params)
     creator = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
         if channel_id:
             running = Job.objects.active().filter(channel_id=channel_id).first()
             if running is not None:
-                raise JobConflictError(
-                    f"task {running.id} ({running.kind}) on channel {channel_id} is still "
-                    f"{running.state}; wait for it or cancel it first")
+                raise JobConflictError(gettext(
+                    "task %(job_id)s (%(kind)s) on channel %(channel_id)s is still %(state)s; "
+                    "wait for it or cancel it first") % {
+                        "job_id": running.id, "kind": running.kind, "channel_id": channel_id,
+                        "state": running.get_state_display()})
         job = Job.objects.create(kind=kind.name, params=params, channel_id=channel_id,
                                  created_by=creator)
         job_id = str(job.id)
@@ -139,8 +142,9 @@ def cancel_job(user: Any, job_id: object) -> Job:
         else:
             job.refresh_from_db()
             if job.state != Job.State.CANCELLED:
-                raise JobConflictError(f"task {job.id} already ended ({job.state}); "
-                                       "there is nothing to cancel")
+                raise JobConflictError(gettext(
+                    "task %(job_id)s already ended (%(state)s); there is nothing to cancel")
+                    % {"job_id": job.id, "state": job.get_state_display()})
     job.refresh_from_db()
     return job
 

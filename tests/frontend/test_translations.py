@@ -25,7 +25,9 @@ from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.django_db
 
-LOCALE_DIRS = [settings.BASE_DIR / app / "locale" for app in ("frontend", "accounts", "learning")]
+# Every package's catalogs: pages (frontend, accounts, learning) and Python messages (jobs, ...).
+LOCALE_DIRS = sorted(path for path in settings.BASE_DIR.glob("*/locale")
+                     if not path.parent.name.startswith("."))
 PO_FILES = sorted(po for locale_dir in LOCALE_DIRS for po in locale_dir.glob("*/LC_MESSAGES/*.po"))
 
 # What the header says in English: none of it may be left on a translated page.

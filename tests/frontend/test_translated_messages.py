@@ -1,0 +1,66 @@
+"""Messages written by Python code come back in the request's language: API errors
+(`{"detail"}`, field errors), the task API's labels and summaries, and what admins read.
+Machine words (`state`, `kind`, `stage`, field names) stay English, as scripts compare them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from jobs.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user, language: str) -> Client:
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    return client
+
+
+# Tasks
+
+def finished_scan(admin_user) -> Job:
+    return Job.objects.create(kind="scan", state=Job.State.DONE, progress=100, stage="files",
+                              created_by=admin_user,
+                              result={"registered": ["a"], "rejected": {}, "missing": []})
+
+
+def test_a_task_says_its_state_kind_and_summary_in_french(admin_user):
+    job = finished_scan(admin_user)
+    body = signed_in(admin_user, "fr").get(f"/api/tasks/{job.id}/").json()
+    assert (body["state"], body["kind"], body["stage"]) == ("done", "scan", "files")
+    assert body["state_label"] == "terminée"
+    assert body["stage_label"] == "fichiers"
+    assert body["kind_label"] == "Analyser de nouveau le dossier des bases de données"
+    assert body["summary"] == "1 enregistrées, 0 refusées, 0 manquantes"
+
+
+def test_a_task_says_its_state_in_arabic_and_english(admin_user):
+    job = finished_scan(admin_user)
+    arabic = signed_in(admin_user, "ar").get(f"/api/tasks/{job.id}/").json()
+    assert arabic["state"] == "done" and arabic["state_label"] == "انتهت"
+    english = signed_in(admin_user, "en").get(f"/api/tasks/{job.id}/").json()
+    assert english["state_label"] == "done" and english["kind_label"] == "Rescan the databases folder"
+    assert english["summary"] == "1 registered, 0 rejected, 0 missing"
+
+
+def test_a_missing_task_answers_in_the_request_language(admin_user):
+    path = "/api/tasks/00000000-0000-4000-8000-000000000000/"
+    french = signed_in(admin_user, "fr").get(path)
+    assert french.status_code == 404
+    assert french.json()["detail"].startswith("aucune tâche 00000000-0000-4000-8000-000000000000")
+    arabic = signed_in(admin_user, "ar").get(path)
+    assert arabic.status_code == 404 and arabic.json()["detail"].startswith("لا توجد مهمة")
+
+
+def test_a_bad_task_parameter_is_explained_in_french_under_its_english_field(admin_user):
+    response = signed_in(admin_user, "fr").post(
+        "/api/tasks/", json.dumps({"kind": "export", "channel_id": "nope", "drive": "/"}),
+        content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["channel_id"] == [
+        "un identifiant de chaîne compte 32 caractères hexadécimaux en minuscules"]
