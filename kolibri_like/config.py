@@ -125,6 +125,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ENCODE_TIMEOUT_SECONDS", parse_positive_int, lambda s: 6 * 60 * 60,
                 help="longest one video encode may run (a shorter video gets less: ten "
                      "times its duration, at least ten minutes)"),
+    SettingSpec("MEDIA_MEMORY_LIMIT", parse_size, lambda s: 4 * 1024**3,
+                help="address space one ffmpeg or LibreOffice run may use; past it the run "
+                     "ends in Error"),
+    SettingSpec("MEDIA_CPU_LIMIT_SECONDS", parse_positive_int, lambda s: 12 * 60 * 60,
+                help="processor time one ffmpeg or LibreOffice process may use; holds even "
+                     "if the worker that started it died"),
+    SettingSpec("MEDIA_FILE_SIZE_LIMIT", parse_size, lambda s: 16 * 1024**3,
+                help="largest file one ffmpeg or LibreOffice run may write"),
     SettingSpec("SOFFICE_BINARY", parse_text, lambda s: "",
                 help="empty: soffice or libreoffice on PATH (documents get a PDF copy)"),
     SettingSpec("CONVERT_TIMEOUT_SECONDS", parse_positive_int, lambda s: 300,

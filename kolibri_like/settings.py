@@ -50,6 +50,10 @@ ZIP_PORT: int = CONFIG.values["ZIP_PORT"]
 FFMPEG_BINARY = CONFIG.ffmpeg_binary
 ENCODE_TIMEOUT_SECONDS = CONFIG.encode_timeout_seconds
 SOFFICE_BINARY: str = CONFIG.values["SOFFICE_BINARY"]
+# Resource limits of every ffmpeg and LibreOffice run (media/launch.py).
+MEDIA_MEMORY_LIMIT: int = CONFIG.values["MEDIA_MEMORY_LIMIT"]
+MEDIA_CPU_LIMIT_SECONDS: int = CONFIG.values["MEDIA_CPU_LIMIT_SECONDS"]
+MEDIA_FILE_SIZE_LIMIT: int = CONFIG.values["MEDIA_FILE_SIZE_LIMIT"]
 CONVERT_TIMEOUT_SECONDS: int = CONFIG.values["CONVERT_TIMEOUT_SECONDS"]
 CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 # Who decides whether a channel's file may be served (registered and checked); routers/ asks it
@@ -218,7 +222,9 @@ LANGUAGE_CODE = "en"
 # here so they win over django.contrib's own ("Username", "Breadcrumbs"), which apps listed
 # earlier in INSTALLED_APPS would otherwise provide.
 LANGUAGES = [("en", "English"), ("fr", "Français"), ("ar", "العربية")]
-LOCALE_PATHS = [BASE_DIR / app / "locale" for app in ("frontend", "accounts", "learning")]
+# kolibri_like is no app: its catalog (the API's own error sentences) is listed here too.
+LOCALE_PATHS = [BASE_DIR / app / "locale"
+                for app in ("frontend", "accounts", "learning", "kolibri_like")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

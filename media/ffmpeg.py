@@ -2,8 +2,9 @@
 
 Why one module: every place that runs ffmpeg (demo content, authoring's background encodes of
 uploads) gets the same guarantees for free: an argument list and never a shell, no stdin (a
-stray prompt would hang a worker forever), a wall-clock timeout that kills the process, and a
-named error carrying ffmpeg's last stderr lines instead of a bare exit status.
+stray prompt would hang a worker forever), resource limits and a wall-clock timeout that kills
+its whole process group (media.launch), and a named error carrying ffmpeg's last stderr lines
+instead of a bare exit status.
 
 The `build_*_args()` functions are pure: tests check them without running ffmpeg. Paths go in
 as `file:` URLs of absolute paths, so a file named `-x.mp4` or `http:foo.mp4` is never read as
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import IO, Literal, Sequence
 
 from django.conf import settings
+
+from media.launch import LimitedProcess, Outcome, configured_limits, limit_breach
 
 STDERR_TAIL_LINES = 12
 DEFAULT_TIMEOUT = 120.0
@@ -70,6 +73,10 @@ class FFmpegError(Exception):
 
 class FFmpegTimeoutError(FFmpegError):
     """ffmpeg ran longer than its wall-clock limit and was killed."""
+
+
+class FFmpegResourceError(FFmpegError):
+    """A resource limit (memory, processor time, file size; media.launch) stopped ffmpeg."""
 
 
 class FFmpegNotFoundError(FFmpegError):
@@ -127,26 +134,49 @@ def file_url(path: Path | str) -> str:
 def run_ffmpeg(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
     """Run ffmpeg with `args` (after `-nostdin -hide_banner`); return its stderr text.
 
-    Raises FFmpegTimeoutError after `timeout` seconds of wall-clock time (the process is
-    killed), FFmpegError on a non-zero exit, FFmpegNotFoundError if there is no binary.
+    Raises FFmpegTimeoutError after `timeout` seconds of wall-clock time (its process group is
+    killed), FFmpegResourceError when a resource limit stopped it, FFmpegError on a non-zero
+    exit, FFmpegNotFoundError if there is no binary.
     """
+    with tempfile.TemporaryFile() as stderr_file:
+        process = _start(args, stdout=subprocess.DEVNULL, stderr=stderr_file)
+        try:
+            outcome = process.wait(time.monotonic() + timeout)
+        finally:
+            if process.outcome is None:
+                process.kill()  # the timeout, Ctrl-C or a cancel: never leave ffmpeg behind
+        _raise_for(process, outcome, stderr_file, timeout)
+        stderr_file.seek(0)
+        return stderr_file.read().decode("utf-8", errors="replace")
+
+
+def _start(args: Sequence[str], *, stdout: int | IO[bytes],
+           stderr: IO[bytes]) -> LimitedProcess:
     if isinstance(args, (str, bytes)) or not all(isinstance(arg, str) for arg in args):
         raise TypeError("ffmpeg arguments must be a list of strings, never one shell string")
     command = [ffmpeg_binary(), "-nostdin", "-hide_banner", *args]
     try:
-        # subprocess.run kills the child when the timeout expires (or on Ctrl-C) and reaps it.
-        completed = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as expired:
-        raise FFmpegTimeoutError(f"ffmpeg ran longer than {timeout:g} s and was stopped",
-                                 stderr_tail=_tail(expired.stderr)) from None
+        return LimitedProcess(command, limits=configured_limits(), stdout=stdout, stderr=stderr)
     except OSError as error:
         raise FFmpegNotFoundError(f"cannot run ffmpeg at {command[0]}: {error}") from None
-    stderr = completed.stderr.decode("utf-8", errors="replace")
-    if completed.returncode != 0:
-        raise FFmpegError(f"ffmpeg failed with exit status {completed.returncode}",
-                          returncode=completed.returncode, stderr_tail=_tail(stderr))
-    return stderr
+
+
+def _raise_for(process: LimitedProcess, outcome: Outcome | None, stderr_file: IO[bytes],
+               timeout: float) -> None:
+    """The error for how ffmpeg ended, if it did not succeed (stderr is a temp file: a pipe
+    nobody reads would block ffmpeg once full)."""
+    if outcome is None:
+        raise FFmpegTimeoutError(f"ffmpeg ran longer than {timeout:g} s and was stopped",
+                                 stderr_tail=_file_tail(stderr_file))
+    if outcome.returncode == 0:
+        return
+    tail = _file_tail(stderr_file)
+    breach = limit_breach(outcome, process.limits, _file_text(stderr_file))
+    if breach:
+        raise FFmpegResourceError(f"ffmpeg was stopped: {breach}", returncode=outcome.returncode,
+                                  stderr_tail=tail)
+    raise FFmpegError(f"ffmpeg failed with exit status {outcome.returncode}",
+                      returncode=outcome.returncode, stderr_tail=tail)
 
 
 def _tail(stderr: bytes | str | None) -> str:
@@ -349,37 +379,23 @@ def run_ffmpeg_with_progress(args: Sequence[str], *, duration: float | None,
        writes in microseconds) give the position, passed on when it grows, capped at `duration`;
     3. reads wait in `select` at most PROGRESS_POLL_SECONDS, so the wall-clock deadline is
        checked without a busy loop;
-    4. past the deadline, or if `on_progress` raises (a cancelled job), ffmpeg is killed and
-       reaped, then the error goes up: FFmpegTimeoutError, or whatever on_progress raised.
+    4. past the deadline, or if `on_progress` raises (a cancelled job), ffmpeg's process group
+       is killed and reaped, then the error goes up: FFmpegTimeoutError, or whatever
+       on_progress raised.
     """
-    if isinstance(args, (str, bytes)) or not all(isinstance(arg, str) for arg in args):
-        raise TypeError("ffmpeg arguments must be a list of strings, never one shell string")
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", *args]
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryFile() as stderr_file:
+        process = _start(args, stdout=subprocess.PIPE, stderr=stderr_file)
+        stdout = process.popen.stdout
+        assert stdout is not None
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=stderr_file)
-        except OSError as error:
-            raise FFmpegNotFoundError(f"cannot run ffmpeg at {command[0]}: {error}") from None
-        try:
-            assert process.stdout is not None
-            _follow_progress(process.stdout, deadline, duration, on_progress)
-            returncode = process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            returncode = None
+            _follow_progress(stdout, deadline, duration, on_progress)
+            outcome = process.wait(deadline)
         finally:
-            if process.poll() is None:
+            if process.outcome is None:
                 process.kill()
-                process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
-        if returncode is None:
-            raise FFmpegTimeoutError(f"ffmpeg ran longer than {timeout:g} s and was stopped",
-                                     stderr_tail=_file_tail(stderr_file))
-        if returncode != 0:
-            raise FFmpegError(f"ffmpeg failed with exit status {returncode}",
-                              returncode=returncode, stderr_tail=_file_tail(stderr_file))
+            stdout.close()
+        _raise_for(process, outcome, stderr_file, timeout)
 
 
 def _follow_progress(stdout: IO[bytes], deadline: float, duration: float | None,
@@ -410,7 +426,11 @@ def _follow_progress(stdout: IO[bytes], deadline: float, duration: float | None,
                     on_progress(seconds)
 
 
-def _file_tail(handle: IO[bytes]) -> str:
+def _file_text(handle: IO[bytes]) -> str:
     handle.seek(0, os.SEEK_END)
     handle.seek(max(0, handle.tell() - STDERR_TAIL_BYTES))
-    return _tail(handle.read())
+    return handle.read().decode("utf-8", errors="replace")
+
+
+def _file_tail(handle: IO[bytes]) -> str:
+    return _tail(_file_text(handle))
