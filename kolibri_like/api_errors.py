@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404
+from django.utils.translation import gettext
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -15,23 +16,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, NotAuthenticated):
         from accounts.permissions import guest_access_allowed
 
-        reason = ("this needs an account" if guest_access_allowed()
-                  else "this server does not allow guests")
-        exc = NotAuthenticated(f"Sign in first: {reason}. Scripts send "
-                               "`Authorization: Token <key>`.")
+        reason = (gettext("this needs an account") if guest_access_allowed()
+                  else gettext("this server does not allow guests"))
+        exc = NotAuthenticated(gettext("Sign in first: %(reason)s. Scripts send "
+                                       "`Authorization: Token <key>`.") % {"reason": reason})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(response.data, dict) and set(response.data) == {"detail"}:
         return response
     # Field errors: keep them, and add one sentence a person can act on.
-    response.data = {"detail": "The request has invalid fields; see `errors`.",
+    response.data = {"detail": gettext("The request has invalid fields; see `errors`."),
                      "errors": response.data}
     return response
 
 
 def json_not_found(request, exception=None) -> JsonResponse:
-    detail = "Not found. Check the address."
+    detail = gettext("Not found. Check the address.")
     # Our own Http404s carry a sentence for the user; the resolver's carry its URL patterns.
     if isinstance(exception, Http404) and not isinstance(exception, Resolver404) \
             and exception.args and isinstance(exception.args[0], str):
@@ -41,5 +42,6 @@ def json_not_found(request, exception=None) -> JsonResponse:
 
 def json_server_error(request) -> JsonResponse:
     return JsonResponse(
-        {"detail": "The server failed; the admin finds the reason in the server log."}, status=500
+        {"detail": gettext("The server failed; the admin finds the reason in the server log.")},
+        status=500
     )

@@ -64,3 +64,19 @@ def test_a_bad_task_parameter_is_explained_in_french_under_its_english_field(adm
     errors = response.json()["errors"]
     assert errors["channel_id"] == [
         "un identifiant de chaîne compte 32 caractères hexadécimaux en minuscules"]
+
+
+# The API's own sentences
+
+def test_an_unknown_api_address_answers_in_french_and_arabic(client):
+    french = client.get("/api/no-such-thing/", headers={"accept-language": "fr"})
+    assert french.status_code == 404 and french.json() == {
+        "detail": "Introuvable. Vérifiez l’adresse."}
+    arabic = client.get("/api/no-such-thing/", headers={"accept-language": "ar"})
+    assert arabic.json() == {"detail": "غير موجود. تحقّق من العنوان."}
+
+
+def test_signing_in_first_is_asked_in_french(client):
+    response = client.get("/api/tasks/", headers={"accept-language": "fr"})
+    assert response.status_code in (401, 403)
+    assert response.json()["detail"].startswith("Connectez-vous d’abord : il faut un compte.")
