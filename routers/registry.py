@@ -151,6 +151,11 @@ def open_channel_connection_count() -> int:
     )
 
 
+def opened_in_this_thread() -> list[str]:
+    """The channels this thread holds a connection to, least recently used first."""
+    return list(_opened_in_this_thread())
+
+
 def _opened_in_this_thread() -> OrderedDict[str, tuple[FileIdentity, int]]:
     opened = getattr(_thread_state, "opened", None)
     if opened is None:

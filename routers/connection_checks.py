@@ -1,0 +1,69 @@
+"""Django's per-request connection upkeep, without a walk of every registered alias.
+
+Django connects `close_old_connections` to `request_started` and `request_finished`, and
+`reset_queries` to `request_started`. Each asks every registered alias whether this thread has
+opened it (`connections.all(initialized_only=True)`, one thread-local lookup per alias), and a
+server that has served 1,000 channels holds 1,000 aliases: three walks of 1,000 lookups per
+request, on every request, channel or not. Only three kinds of alias can hold a connection in a
+request thread, so only they are visited, with Django's own per-connection rules
+(`close_if_unusable_or_obsolete`, clearing `queries_log`):
+
+- the aliases configured at start-up (`default`, the task queue's, ...);
+- the channel aliases this thread opened (`routers.registry` tracks them for its bound);
+- the channels active right now (a block that is still reading).
+
+A channel connection never grows old (CONN_MAX_AGE None: freshness and the bound in
+`routers.registry` decide when it closes); the check still closes one whose last query failed
+with an error that made it unusable, as Django's does.
+
+    install_connection_checks()   # routers.apps.RoutersConfig.ready
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections as django_close_old_connections
+from django.db import connections
+from django.db import reset_queries as django_reset_queries
+
+from routers.context import active_content_databases
+from routers.registry import opened_in_this_thread
+
+_static_aliases: tuple[str, ...] = ()
+
+
+def aliases_to_check() -> list[str]:
+    """The aliases that can hold a connection in this thread, each once, configured ones first."""
+    candidates = [*_static_aliases, *opened_in_this_thread(), *active_content_databases()]
+    return list(dict.fromkeys(candidates))
+
+
+def _opened_wrappers() -> list[Any]:
+    per_thread = connections._connections  # type: ignore[attr-defined]
+    registered = connections.settings
+    # Only wrappers this thread already made: asking `connections[alias]` would make one.
+    return [connections[alias] for alias in aliases_to_check()
+            if alias in registered and hasattr(per_thread, alias)]
+
+
+def close_old_connections(**kwargs: Any) -> None:
+    for wrapper in _opened_wrappers():
+        wrapper.close_if_unusable_or_obsolete()
+
+
+def reset_queries(**kwargs: Any) -> None:
+    for wrapper in _opened_wrappers():
+        wrapper.queries_log.clear()
+
+
+def install_connection_checks() -> None:
+    """Swap Django's receivers for this module's (idempotent)."""
+    global _static_aliases
+    _static_aliases = tuple(connections.settings)
+    request_started.disconnect(django_reset_queries)
+    request_started.connect(reset_queries, dispatch_uid="routers.reset_queries")
+    for signal in (request_started, request_finished):
+        signal.disconnect(django_close_old_connections)
+        signal.connect(close_old_connections, dispatch_uid="routers.close_old_connections")
