@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.contrib.auth import update_session_auth_hash
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
@@ -97,10 +98,12 @@ class UserPasswordResetView(GenericAPIView):
         except services.AccountInputError as error:
             raise field_errors(error) from None
         if chosen is not None:
-            return Response({"detail": f"The password of {user.username} was changed."})
+            return Response({"detail": gettext("The password of %(username)s was changed.")
+                             % {"username": user.username}})
         # The only time the generated password exists in clear: the admin passes it on.
-        return Response({"detail": f"The password of {user.username} was changed; give them "
-                                   "this one.", "password": password},
+        return Response({"detail": gettext("The password of %(username)s was changed; give them "
+                                           "this one.") % {"username": user.username},
+                         "password": password},
                         headers={"Cache-Control": "no-store"})
 
 
@@ -139,4 +142,4 @@ class OwnPasswordView(GenericAPIView):
         if isinstance(request.successful_authenticator, SessionAuthentication):
             # Keep this browser signed in; other sessions of the user end.
             update_session_auth_hash(request._request, request.user)
-        return Response({"detail": "Your password was changed."})
+        return Response({"detail": gettext("Your password was changed.")})

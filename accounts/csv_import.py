@@ -20,6 +20,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext, ngettext
+
 from accounts.models import User
 from accounts.services import AccountInputError, create_account
 
@@ -51,8 +53,11 @@ class ImportResult:
 
     @property
     def summary(self) -> str:
-        return (f"{len(self.created)} account{'s' if len(self.created) != 1 else ''} created, "
-                f"{len(self.bad_rows)} bad row{'s' if len(self.bad_rows) != 1 else ''}.")
+        created = ngettext("%(count)s account created", "%(count)s accounts created",
+                           len(self.created)) % {"count": len(self.created)}
+        bad = ngettext("%(count)s bad row", "%(count)s bad rows",
+                       len(self.bad_rows)) % {"count": len(self.bad_rows)}
+        return gettext("%(created)s, %(bad)s.") % {"created": created, "bad": bad}
 
 
 @dataclass(frozen=True)
@@ -67,36 +72,40 @@ class UserRow:
 def read_user_rows(data: bytes) -> list[UserRow]:
     """The data rows of the file, checked as a whole (size, encoding, header, row count)."""
     if len(data) > MAX_FILE_BYTES:
-        raise UserFileError(f"The file is larger than {MAX_FILE_BYTES // 1024} KiB; split it "
-                            f"into files of at most {MAX_ROWS} rows.")
+        raise UserFileError(gettext("The file is larger than %(size)s KiB; split it into files "
+                                    "of at most %(rows)s rows.")
+                            % {"size": MAX_FILE_BYTES // 1024, "rows": MAX_ROWS})
     try:
         # utf-8-sig drops the byte-order mark spreadsheets write, and reads files without one.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UserFileError(f"The file is not UTF-8 text (byte {error.start}); save it as "
-                            "\"CSV UTF-8\".") from None
+        raise UserFileError(gettext("The file is not UTF-8 text (byte %(byte)s); save it as "
+                                    "\"CSV UTF-8\".") % {"byte": error.start}) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
         if header is None:
-            raise UserFileError("The file is empty; the first line must be the header "
-                                "username,full_name,password,role.")
+            raise UserFileError(gettext("The file is empty; the first line must be the header "
+                                        "username,full_name,password,role."))
         columns = [name.strip().lower() for name in header]
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if missing:
-            raise UserFileError(
-                f"The first line must be a header naming the columns {','.join(KNOWN_COLUMNS)} "
-                f"(missing: {', '.join(missing)}).")
+            raise UserFileError(gettext(
+                "The first line must be a header naming the columns %(columns)s "
+                "(missing: %(missing)s).")
+                % {"columns": ",".join(KNOWN_COLUMNS), "missing": ", ".join(missing)})
         duplicated = sorted({name for name in columns if name and columns.count(name) > 1})
         if duplicated:
-            raise UserFileError(f"The header names {', '.join(duplicated)} more than once.")
+            raise UserFileError(gettext("The header names %(columns)s more than once.")
+                                % {"columns": ", ".join(duplicated)})
         position = {name: columns.index(name) for name in KNOWN_COLUMNS if name in columns}
         rows: list[UserRow] = []
         for record_number, record in enumerate(reader, start=2):
             if not any(cell.strip() for cell in record):
                 continue  # blank lines, often at the end of an exported sheet
             if len(rows) >= MAX_ROWS:
-                raise UserFileError(f"The file has more than {MAX_ROWS} rows; split it.")
+                raise UserFileError(gettext("The file has more than %(rows)s rows; split it.")
+                                    % {"rows": MAX_ROWS})
 
             def cell(name: str, record: list[str] = record) -> str:
                 index = position.get(name)
@@ -106,7 +115,8 @@ def read_user_rows(data: bytes) -> list[UserRow]:
                                 full_name=cell("full_name").strip(), password=cell("password"),
                                 role=cell("role").strip().lower() or User.Role.LEARNER))
     except csv.Error as error:
-        raise UserFileError(f"The file is not valid CSV: {error}.") from None
+        raise UserFileError(gettext("The file is not valid CSV: %(error)s.")
+                            % {"error": error}) from None
     return rows
 
 
@@ -118,7 +128,8 @@ def import_users(data: bytes) -> ImportResult:
         key = user_row.username.lower()
         if key and key in seen:
             result.bad_rows.append(BadRow(user_row.row, user_row.username,
-                                          f"username: also on row {seen[key]} of this file."))
+                                          gettext("username: also on row %(row)s of this file.")
+                                          % {"row": seen[key]}))
             continue
         if key:
             seen[key] = user_row.row

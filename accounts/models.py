@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        ADMIN = "admin", "admin"
-        AUTHOR = "author", "author"
-        LEARNER = "learner", "learner"
+        ADMIN = "admin", gettext_lazy("admin")
+        AUTHOR = "author", gettext_lazy("author")
+        LEARNER = "learner", gettext_lazy("learner")
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.LEARNER)
 

@@ -7,6 +7,7 @@ see, and these classes only decide who may call at all.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
@@ -17,7 +18,7 @@ def guest_access_allowed() -> bool:
 class GuestReadable(BasePermission):
     """Anyone reads when ALLOW_GUEST_ACCESS is on, else signed-in users; only admins write."""
 
-    message = "Sign in to see this server's content."
+    message = gettext_lazy("Sign in to see this server's content.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -27,14 +28,14 @@ class GuestReadable(BasePermission):
 
 
 class IsSignedIn(BasePermission):
-    message = "Sign in first."
+    message = gettext_lazy("Sign in first.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.is_active)
 
 
 class IsAdmin(BasePermission):
-    message = "Only an admin of this server may do this."
+    message = gettext_lazy("Only an admin of this server may do this.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated
@@ -42,7 +43,7 @@ class IsAdmin(BasePermission):
 
 
 class IsAuthorOrAdmin(BasePermission):
-    message = "Only authors and admins may do this."
+    message = gettext_lazy("Only authors and admins may do this.")
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated

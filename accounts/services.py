@@ -13,6 +13,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from accounts.models import User
 
@@ -77,7 +78,7 @@ class AccountInputError(Exception):
 def password_problems(password: str, user: User) -> list[str]:
     """Why `password` is not acceptable for `user` (empty: it is)."""
     if not password:
-        return ["Type a password."]
+        return [gettext("Type a password.")]
     try:
         password_validation.validate_password(password, user)
     except ValidationError as error:
@@ -87,28 +88,29 @@ def password_problems(password: str, user: User) -> list[str]:
 
 def username_problems(username: str) -> list[str]:
     if not username:
-        return ["Type a username."]
+        return [gettext("Type a username.")]
     if len(username) > 150:
-        return ["Use at most 150 characters."]
+        return [gettext("Use at most %(count)s characters.") % {"count": 150}]
     try:
         User.username_validator(username)
     except ValidationError:
-        return ["Use only letters, digits and @ . + - _ (no spaces)."]
+        return [gettext("Use only letters, digits and @ . + - _ (no spaces).")]
     # Case-insensitive: "Amina" and "amina" would be two people no one can tell apart at sign-in.
     if User.objects.filter(username__iexact=username).exists():
-        return [f"The username {username!r} is taken."]
+        return [gettext("The username %(username)r is taken.") % {"username": username}]
     return []
 
 
 def role_problems(role: str) -> list[str]:
     if role not in ROLES:
-        return [f"Choose one of {', '.join(ROLES)} (not {role!r})."]
+        return [gettext("Choose one of %(roles)s (not %(role)r).")
+                % {"roles": ", ".join(ROLES), "role": role}]
     return []
 
 
 def full_name_problems(full_name: str) -> list[str]:
     if len(full_name) > FULL_NAME_MAX_LENGTH:
-        return [f"Use at most {FULL_NAME_MAX_LENGTH} characters."]
+        return [gettext("Use at most %(count)s characters.") % {"count": FULL_NAME_MAX_LENGTH}]
     return []
 
 
@@ -139,7 +141,8 @@ def create_account(username: str, *, full_name: str = "", role: str = User.Role.
                                             role=role)
     except IntegrityError:
         # Someone created the same username between the check and the insert.
-        raise AccountInputError({"username": [f"The username {username!r} is taken."]}) from None
+        raise AccountInputError({"username": [gettext("The username %(username)r is taken.")
+                                              % {"username": username}]}) from None
 
 
 def find_users(*, role: str = "", is_active: str = "", search: str = "") -> QuerySet[User]:
@@ -177,7 +180,7 @@ def reset_password(user: User, password: str | None = None) -> str:
 def change_own_password(user: User, old_password: str, new_password: str) -> None:
     """A signed-in user changes their password; the old one must be right."""
     if not user.check_password(old_password):
-        raise AccountInputError({"old_password": ["The current password is not right."]})
+        raise AccountInputError({"old_password": [gettext("The current password is not right.")]})
     problems = password_problems(new_password, user)
     if problems:
         raise AccountInputError({"new_password": problems})
@@ -213,13 +216,13 @@ def update_account(actor: User, user: User, *, full_name: str | None = None,
             is_active is False or (role is not None and role != User.Role.ADMIN))
         if loses_admin and user.pk == actor.pk:
             field = "is_active" if is_active is False else "role"
-            raise AccountInputError({field: [
+            raise AccountInputError({field: [gettext(
                 "You cannot disable your own account or take away your own admin role; "
-                "ask another admin."]})
+                "ask another admin.")]})
         if loses_admin and len(admins) <= 1:
             field = "is_active" if is_active is False else "role"
-            raise AccountInputError({field: [
-                "This is the last active admin: make another account an admin first."]})
+            raise AccountInputError({field: [gettext(
+                "This is the last active admin: make another account an admin first.")]})
         if full_name is not None:
             user.first_name = full_name
         if role is not None and role != user.role:

@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.services import AccountInputError, change_own_password
@@ -24,7 +25,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         new_password = request.POST.get("new_password", "")
         if new_password != request.POST.get("new_password_again", ""):
-            errors = {"new_password_again": ["The two new passwords differ; type it twice."]}
+            errors = {"new_password_again": [
+                gettext("The two new passwords differ; type it twice.")]}
         else:
             try:
                 change_own_password(user, request.POST.get("old_password", ""),
@@ -34,7 +36,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
             else:
                 # Keep this browser signed in; the user's other sessions end.
                 update_session_auth_hash(request, user)
-                messages.success(request, "Your password was changed.")
+                messages.success(request, gettext("Your password was changed."))
                 return redirect("password-change")
     return render(request, "accounts/password_change.html", {"errors": errors},
                   status=400 if errors else 200)

@@ -80,3 +80,33 @@ def test_signing_in_first_is_asked_in_french(client):
     response = client.get("/api/tasks/", headers={"accept-language": "fr"})
     assert response.status_code in (401, 403)
     assert response.json()["detail"].startswith("Connectez-vous d’abord : il faut un compte.")
+
+
+# Accounts
+
+def test_an_admin_cannot_disable_themselves_and_is_told_so_in_french(admin_user):
+    response = signed_in(admin_user, "fr").patch(
+        f"/api/users/{admin_user.pk}/", json.dumps({"is_active": False}),
+        content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["is_active"] == [
+        "Vous ne pouvez pas désactiver votre propre compte ni vous retirer le rôle "
+        "d’administrateur ; demandez à un autre administrateur."]
+
+
+def test_a_learner_is_refused_the_account_list_in_arabic(learner_user):
+    response = signed_in(learner_user, "ar").get("/api/users/")
+    assert response.status_code == 403
+    assert response.json() == {"detail": "لا يمكن القيام بهذا إلا لمسؤول هذا الخادم."}
+
+
+def test_a_csv_import_reports_in_french(admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    csv_file = SimpleUploadedFile("class.csv", b"username,password\nzola,a-long-pass-phrase\n"
+                                  b"zola,another-long-phrase\n", content_type="text/csv")
+    response = signed_in(admin_user, "fr").post("/api/users/import/", {"file": csv_file})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["detail"] == "1 compte créé, 1 ligne incorrecte."
+    assert body["bad_rows"][0]["reason"] == "username : figure aussi à la ligne 2 de ce fichier."
