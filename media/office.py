@@ -3,12 +3,13 @@
 Why one module: every conversion gets the same guarantees. An argument list and never a shell;
 no stdin; a private LibreOffice profile per run (`-env:UserInstallation`), because two
 conversions sharing a profile block each other (the second one silently does nothing) and the
-service user may have no writable home; a wall-clock timeout that kills the whole process
-group (`soffice` is a script that starts `oosplash`, which starts `soffice.bin`: killing only
-the first would leave the real worker running); and a named error carrying LibreOffice's last
-output lines, which say why (it exits 0 even when it could not load the file, so success means
-"the PDF exists", not "the exit status is 0"). A worker killed outright (SIGKILL) leaves its
-soffice to finish or hit its own end alone; under systemd the unit's cgroup is killed whole.
+service user may have no writable home; the resource limits of media.launch and a wall-clock
+timeout that kills the whole process group (`soffice` is a script that starts `oosplash`,
+which starts `soffice.bin`: killing only the first would leave the real worker running); and a
+named error carrying LibreOffice's last output lines, which say why (it exits 0 even when it
+could not load the file, so success means "the PDF exists", not "the exit status is 0"). A
+worker killed outright (SIGKILL) leaves its soffice to its resource limits (processor time
+stops it) or, under systemd, to the unit's cgroup, which is killed whole.
 
 No network: an uploaded document may link remote images or templates that LibreOffice would
 fetch while loading. The run is put in an empty network namespace (`unshare --net`) when the
@@ -29,13 +30,15 @@ import functools
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Sequence
 
 from django.conf import settings
+
+from media.launch import LimitedProcess, configured_limits, limit_breach
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,10 @@ class OfficeError(Exception):
 
 class OfficeTimeoutError(OfficeError):
     """LibreOffice ran longer than its wall-clock limit; its whole process group was killed."""
+
+
+class OfficeResourceError(OfficeError):
+    """A resource limit (memory, processor time, file size; media.launch) stopped LibreOffice."""
 
 
 class OfficeNotFoundError(OfficeError):
@@ -168,33 +175,36 @@ def prepare_profile(profile: Path) -> None:
 
 def run_soffice(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
                 home: Path | None = None) -> str:
-    """Run soffice with `args` in its own process group; return its output (stdout and stderr
-    merged). OfficeTimeoutError after `timeout` seconds (the group is killed), OfficeError on a
-    non-zero exit, OfficeNotFoundError without a binary."""
+    """Run soffice with `args` in its own process group, under the resource limits of
+    media.launch; return its output (stdout and stderr merged). OfficeTimeoutError after
+    `timeout` seconds (the group is killed), OfficeResourceError when a limit stopped it,
+    OfficeError on a non-zero exit, OfficeNotFoundError without a binary."""
     if isinstance(args, (str, bytes)) or not all(isinstance(arg, str) for arg in args):
         raise TypeError("soffice arguments must be a list of strings, never one shell string")
     command = [*network_isolation(), soffice_binary(), *args]
-    environment = _environment(home)
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, env=environment,
-                                   start_new_session=True)
-    except OSError as error:
-        raise OfficeNotFoundError(f"cannot run soffice at {command[0]}: {error}") from None
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        output, _ = process.communicate()
+    # A file, not a pipe: nobody reads a pipe while waiting, and a full one would block soffice.
+    with tempfile.TemporaryFile() as output_file:
+        try:
+            process = LimitedProcess(command, limits=configured_limits(), stdout=output_file,
+                                     stderr=subprocess.STDOUT, env=_environment(home))
+        except OSError as error:
+            raise OfficeNotFoundError(f"cannot run soffice at {command[0]}: {error}") from None
+        try:
+            outcome = process.wait(time.monotonic() + timeout)
+        finally:
+            if process.outcome is None:
+                process.kill()  # the timeout, Ctrl-C, a cancel: never leave soffice.bin behind
+        output_file.seek(0)
+        text = output_file.read().decode("utf-8", errors="replace")
+    if outcome is None:
         raise OfficeTimeoutError(f"LibreOffice ran longer than {timeout:g} s and was stopped",
-                                 output_tail=_tail(output)) from None
-    except BaseException:
-        _kill_group(process)  # Ctrl-C, a cancelled job: never leave soffice.bin behind
-        process.wait()
-        raise
-    text = output.decode("utf-8", errors="replace")
-    if process.returncode != 0:
-        raise OfficeError(f"LibreOffice failed with exit status {process.returncode}",
+                                 output_tail=_tail(text))
+    if outcome.returncode != 0:
+        breach = limit_breach(outcome, process.limits, text)
+        if breach:
+            raise OfficeResourceError(f"LibreOffice was stopped: {breach}",
+                                      output_tail=_tail(text))
+        raise OfficeError(f"LibreOffice failed with exit status {outcome.returncode}",
                           output_tail=_tail(text))
     return text
 
@@ -226,13 +236,6 @@ def _environment(home: Path | None) -> dict[str, str]:
     if home is not None:
         environment["HOME"] = str(home)
     return environment
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
 
 
 def _tail(output: bytes | str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from media.office import (
     DEAD_PROXY_PORT,
     OfficeError,
     OfficeNotFoundError,
+    OfficeResourceError,
     OfficeTimeoutError,
     build_convert_args,
     convert_to_pdf,
@@ -305,3 +307,17 @@ def test_the_binary_is_run_directly_not_through_a_shell(settings, tmp_path):
     output = run_soffice([f"; touch {marker}", "$(id)"])
     assert output.splitlines() == [f"[; touch {marker}]", "[$(id)]"]
     assert not marker.exists()
+
+
+def test_a_run_over_its_memory_limit_is_an_error_naming_the_setting(settings, tmp_path):
+    # A stand-in soffice that allocates what a document bomb would make LibreOffice allocate.
+    fake = tmp_path / "soffice"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} -c "
+                    "'block = bytearray(512 * 1024 * 1024); print(\"converted\")'\n")
+    fake.chmod(0o755)
+    settings.SOFFICE_BINARY = str(fake)
+    settings.MEDIA_MEMORY_LIMIT = 256 * 1024**2
+    with pytest.raises(OfficeResourceError, match="256 MiB of memory .setting MEDIA_MEMORY_LIMIT"):
+        run_soffice(["--headless"])
+    settings.MEDIA_MEMORY_LIMIT = 1024**3
+    assert "converted" in run_soffice(["--headless"])
