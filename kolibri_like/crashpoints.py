@@ -28,6 +28,13 @@ CRASH_POINTS: dict[str, str] = {
                           "`:N` to die after the N-th file), the import row not yet finished.",
     "import.after_switch": "importchannel: the new version is current (served file renamed, "
                            "registry updated), the command has not reported it.",
+    "export.file_copied": "exportcontent: a file is renamed into place on the drive (use `:N` "
+                          "to die after the N-th file), the manifest and database not yet "
+                          "written.",
+    "export.manifest_written": "exportcontent: every file and the manifest are on the drive, "
+                               "the database not yet.",
+    "export.database_copied": "export: the database's `.partial` on the drive is written, "
+                              "synced and read back, not yet renamed into place.",
     "publish.temp_built": "publish: the channel database is written in the temp area, not yet "
                           "synced.",
     "publish.temp_synced": "publish: the temp channel database is fsynced, not yet installed.",

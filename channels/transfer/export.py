@@ -5,10 +5,15 @@ database, last, so that an interrupted export never shows a half channel.
    files not yet on the drive with the right size, and the database. A file too large for a
    FAT32 drive, or too little free space, stops the export here with nothing copied.
 2. Copy each file through `<name>.partial` on the drive: hashed while read from our store,
-   synced, read back and hashed again, then renamed into place.
+   synced, read back and hashed again, then renamed into place. A file that could not be
+   exported takes its nodes out of this export (step 3 never claims a file not on the drive).
 3. Merge this export's nodes into the drive's manifest (other channels and versions kept).
 4. Copy the database the same way, from a handle opened at the start: a revert meanwhile does
    not change which version is exported.
+
+A full drive (exit 5), a drive pulled out or a failing disk on either side (exit 6) stops the
+export at once: the `.partial` being written is removed, files already renamed into place are
+whole and a re-run skips them; the manifest and the database are only written after the files.
 
 No hard links, no reliance on case, every handle closed on return: the drive can be removed.
 
@@ -23,7 +28,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from channels.errors import ChannelNotFoundError
 from channels.models import Channel
@@ -41,6 +46,7 @@ from channels.transfer.errors import (
     FilesFailedError,
     FileTooLargeForDriveError,
     NotEnoughSpaceError,
+    TransferError,
 )
 from channels.transfer.locking import drive_lock
 from channels.transfer.manifest import (
@@ -60,6 +66,7 @@ from channels.transfer.selection import (
     subtrees_of,
 )
 from channels.versions import version_database_path
+from kolibri_like.crashpoints import crash_point
 from routers.registry import channel_database_path
 from storage.files import CHUNK_SIZE, fsync_directory, present_checksums
 from storage.paths import storage_path
@@ -85,10 +92,35 @@ class ExportResult:
 class _Plan:
     to_copy: list[tuple[FileRef, Path, int]] = field(default_factory=list)  # ref, source, size
     exported_nodes: list[str] = field(default_factory=list)
+    checksums_of: dict[str, set[str]] = field(default_factory=dict)  # node id -> its files
 
 
 class _StoredCopyDamagedError(Exception):
     """Our own stored copy does not hash to its name (verifystorage --repair fixes that)."""
+
+
+class StoreReadError(TransferError):
+    """This server's own storage failed to read (a failing disk): the export stops."""
+
+    exit_code = 6
+    http_status = 500
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"cannot read {path} from this server's storage ({error.strerror}); "
+                         f"check its disk (verifystorage), then run the export again to resume")
+
+
+class _StoreReader:
+    """Reads of our stored copy, whose errors must not be taken for the drive's."""
+
+    def __init__(self, raw: BinaryIO, path: Path) -> None:
+        self.raw, self.path = raw, path
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self.raw.read(size)
+        except OSError as error:
+            raise StoreReadError(self.path, error) from error
 
 
 def export_to_drive(channel_id: str, drive: Path, *, with_files: bool,
@@ -113,10 +145,12 @@ def export_to_drive(channel_id: str, drive: Path, *, with_files: bool,
         if with_files:
             _copy_files(plan, layout, result, progress)
             _update_manifest(layout, database, channel_id, channel.version,
-                             plan.exported_nodes)
+                             _nodes_whole_on_drive(plan, result))
+            crash_point("export.manifest_written")
         result.database = layout.database_path(channel_id)
-        _copy_verified(database_handle, result.database, layout,
-                       _counter("database", database_size, progress))
+        _copy_verified(_StoreReader(database_handle, database), result.database, layout,
+                       _counter("database", database_size, progress),
+                       before_rename=lambda: crash_point("export.database_copied"))
     if result.failures:
         raise FilesFailedError(f"export of channel {channel_id} to {layout.root}",
                                result.failures, result)
@@ -135,6 +169,8 @@ def _plan(database: Path, channel_id: str, layout: DriveLayout, result: ExportRe
     plan = _Plan()
     plan.exported_nodes = [node_id for node_id in selected
                            if all(ref.checksum in present for ref in by_node.get(node_id, []))]
+    plan.checksums_of = {node_id: {ref.checksum for ref in by_node.get(node_id, [])}
+                         for node_id in plan.exported_nodes}
     result.nodes_not_here = len(selected) - len(plan.exported_nodes)
     files = distinct_files(plan.exported_nodes, by_node)
     result.files_total = len(files)
@@ -188,19 +224,41 @@ def _copy_files(plan: _Plan, layout: DriveLayout, result: ExportResult,
     progress.update("files", done, result.files_total)
     for ref, source, _size in plan.to_copy:
         try:
-            with open(source, "rb") as reader:
+            with _open_stored(source) as reader:
                 result.bytes_copied += _copy_verified(
-                    reader, layout.storage_file(ref.checksum, ref.extension), layout, on_bytes,
-                    expected_md5=ref.checksum)
+                    _StoreReader(reader, source), layout.storage_file(ref.checksum, ref.extension),
+                    layout, on_bytes, expected_md5=ref.checksum)
             result.copied += 1
+            crash_point("export.file_copied")
         except (_StoredCopyDamagedError, FileNotFoundError) as problem:
             result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
         done += 1
         progress.update("files", done, result.files_total)
 
 
-def _copy_verified(reader: BinaryIO, target: Path, layout: DriveLayout,
-                   on_bytes: Callable[[int], None], expected_md5: str | None = None) -> int:
+def _open_stored(source: Path) -> BinaryIO:
+    try:
+        return open(source, "rb")
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise  # removed since the plan: this file fails, the others go on
+        raise StoreReadError(source, error) from error
+
+
+def _nodes_whole_on_drive(plan: _Plan, result: ExportResult) -> list[str]:
+    """The planned nodes none of whose files failed: what the manifest may claim."""
+    failed = {failure.checksum for failure in result.failures}
+    return [node_id for node_id in plan.exported_nodes
+            if not plan.checksums_of.get(node_id, set()) & failed]
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _copy_verified(reader: _Readable, target: Path, layout: DriveLayout,
+                   on_bytes: Callable[[int], None], expected_md5: str | None = None,
+                   before_rename: Callable[[], None] = lambda: None) -> int:
     """Copy `reader` to `target` on the drive through a `.partial` name; see the module doc."""
     temporary = target.with_name(f"{target.name}.partial")
     source_md5, written = hashlib.md5(), 0
@@ -220,6 +278,7 @@ def _copy_verified(reader: BinaryIO, target: Path, layout: DriveLayout,
                 f"verifystorage --repair")
         if _md5_of(temporary) != source_md5.hexdigest():
             raise DestinationWriteError(target, "the copy reads back different bytes")
+        before_rename()
         os.replace(temporary, target)
     except OSError as error:
         if error.errno == errno.ENOSPC:
@@ -253,5 +312,10 @@ def _update_manifest(layout: DriveLayout, database: Path, channel_id: str, versi
         if (entry.channel_id, entry.version) == (channel_id, version):
             held |= subtrees_of(tree, entry.include_node_ids)
     roots = covering_roots(tree, held)
-    write_manifest(layout.manifest_path,
-                   merge_entry(entries, ManifestEntry(channel_id, version, tuple(roots))))
+    try:
+        write_manifest(layout.manifest_path,
+                       merge_entry(entries, ManifestEntry(channel_id, version, tuple(roots))))
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise DiskFullError(layout.root) from error
+        raise DestinationWriteError(layout.root, error) from error
