@@ -9,6 +9,10 @@
 `If-Range: <ETag>` when the first answer carried one (kept beside the part as `<part>.etag`): a
 peer now serving other bytes under the same URL (a channel database after a publish or revert)
 answers 200, and the download starts again from the first byte.
+
+An https peer whose certificate no system authority vouches for (`kolibri-like start --https`)
+is trusted by pinning its certificate on first use (channels.transfer.peer_trust); a changed
+certificate is PeerCertificateChangedError (exit 4), never a silent download.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import http.client
 import json
 import os
 import re
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,6 +37,7 @@ from channels.transfer.errors import (
     PeerUnreachableError,
     SourceReadError,
 )
+from channels.transfer.peer_trust import certificate_changed_error, ssl_context_for
 
 TIMEOUT_SECONDS = 20
 CHUNK_SIZE = 256 * 1024
@@ -60,9 +66,11 @@ def normalize_base_url(url: str) -> str:
 def _open(url: str, label: str, headers: dict[str, str] | None = None
           ) -> http.client.HTTPResponse:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **(headers or {})})
+    # An https peer with its own certificate is verified against its pin (peer_trust).
+    context = ssl_context_for(url, label)
     try:
         response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 - http(s) only
-            request, timeout=TIMEOUT_SECONDS)
+            request, timeout=TIMEOUT_SECONDS, context=context)
         return response
     except urllib.error.HTTPError as error:
         error.close()
@@ -72,9 +80,18 @@ def _open(url: str, label: str, headers: dict[str, str] | None = None
             raise _RangeNotSatisfiableError(url) from None
         raise PeerAnswerError(f"{label} answered {error.code} for {url}") from None
     except urllib.error.URLError as error:
+        _raise_if_certificate_changed(error.reason, url, label)
         raise PeerUnreachableError(label, error.reason) from None
     except (OSError, http.client.HTTPException) as error:
+        _raise_if_certificate_changed(error, url, label)
         raise PeerUnreachableError(label, error) from None
+
+
+def _raise_if_certificate_changed(reason: object, url: str, label: str) -> None:
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        changed = certificate_changed_error(url, label)
+        if changed is not None:
+            raise changed from None
 
 
 class _RangeNotSatisfiableError(Exception):
