@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ import pytest
 import requests
 
 from kolibri_like.crashpoints import CRASH_POINTS, ENVIRONMENT_VARIABLE, crash_point
+from tests.faults.homes import drive_files, manifest_claims_missing
 from tests.kolibri_like.crash_homes import KILLED, CrashHome
 
 pytestmark = pytest.mark.server
@@ -185,7 +188,8 @@ def prepared(tmp_path_factory) -> Iterator[dict]:
     republishing = drafted.copy_to(root / "republishing")
     second_draft = republishing.shell(SECOND_DRAFT)
     homes = [blank, source, installed, two_versions, drafted, republishing]
-    yield {"blank": blank, "installed": installed, "two_versions": two_versions,
+    yield {"blank": blank, "source": source, "installed": installed,
+           "two_versions": two_versions,
            "drafted": drafted, "draft": draft, "channel_id": channel_id, "drive": drive,
            "newer_drive": newer_drive, "republishing": republishing,
            "second_draft": second_draft,
@@ -264,6 +268,57 @@ def test_an_importcontent_killed_at(point, prepared, copy_home):
     for checksum, extension, size in stored:
         assert home.stored_path(checksum, extension).stat().st_size == size
     home.run("checkinvariants", "--full")
+
+
+# Export to a drive -------------------------------------------------------------------------
+
+def drive_version(drive: Path, channel_id: str) -> int | None:
+    """The version of the channel database on the drive (None: no database there)."""
+    path = drive / "KOLIBRI_DATA" / "content" / "databases" / f"{channel_id}.sqlite3"
+    if not path.exists():
+        return None
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        (version,), = connection.execute("SELECT version FROM content_channelmetadata")
+    return int(version)
+
+
+@pytest.mark.parametrize("point, older_on_drive", [
+    ("export.file_copied:3", False),
+    ("export.database_copied", False),
+    ("export.manifest_written", True),
+    ("export.database_copied", True),
+])
+def test_an_exportcontent_killed_at(point, older_on_drive, prepared, copy_home, tmp_path):
+    """The drive is a complete older state (version 1 exported before) or clearly unfinished
+    (no database), its manifest never claims a file that is not there, and a re-run
+    completes it."""
+    channel_id = prepared["channel_id"]
+    home = copy_home("two_versions")
+    drive = tmp_path / "usb"
+    if older_on_drive:
+        shutil.copytree(prepared["drive"], drive)
+    else:
+        drive.mkdir()
+    home.killed_at(point, "exportcontent", channel_id, str(drive))
+    tree = home.content_dir / "databases" / "versions" / channel_id / "1.sqlite3"
+    assert drive_version(drive, channel_id) == (1 if older_on_drive else None)
+    assert manifest_claims_missing(drive, tree) == []
+    for name, size in drive_files(drive).items():
+        if "/storage/" in name and not name.endswith(".partial"):
+            checksum, extension = Path(name).name.split(".")
+            assert home.stored_path(checksum, extension).stat().st_size == size, name
+    home.recover_and_check()
+
+    home.run("exportcontent", channel_id, str(drive))
+    assert drive_version(drive, channel_id) == 2
+    assert not [name for name in drive_files(drive) if name.endswith(".partial")]
+    assert len([name for name in drive_files(drive) if "/storage/" in name]) == prepared["files"]
+    assert manifest_claims_missing(drive, tree) == []
+    blank = copy_home("blank")
+    blank.run("importchannel", "disk", channel_id, str(drive))
+    blank.run("importcontent", "disk", channel_id, str(drive))
+    assert channel_state(blank, channel_id) == ([(2, "available")], [2])
+    assert len(blank.rows("SELECT checksum FROM storage_storedfile")) == prepared["files"]
 
 
 # Publish -----------------------------------------------------------------------------------
