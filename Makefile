@@ -77,6 +77,7 @@ test: $(TEST_STAMP) browser-deps office-deps gettext-deps nginx-deps
 	$(BIN)/mypy --strict routers storage
 	$(BIN)/python -m scripts.migrations_check
 	$(BIN)/python manage.py check
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/python -m scripts.kolibri_env
 	$(BIN)/pytest
 	@$(MAKE) --no-print-directory test-services

@@ -344,6 +344,11 @@ def start_from_argv(argv: list[str]) -> int:
         except CertificateError as error:
             print(error, file=sys.stderr)
             return 4
+        from django.conf import settings
+
+        # Over TLS the browser may keep the session and CSRF cookies to https only, which
+        # plain-HTTP LAN use cannot (kolibri_like/settings.py, SILENCED_SYSTEM_CHECKS).
+        settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
         server = create_https_server(application, host=arguments.host, port=arguments.port,
                                      threads=SERVER_THREADS, certificate=paths.certificate,
                                      private_key=paths.private_key)
