@@ -59,8 +59,11 @@ _PRESET_LIST = (
     Preset("h5p_thumbnail", H5P, ("png", "jpg", "jpeg"), thumbnail=True),
     Preset("zim", ZIM, ("zim",)),
     Preset("zim_thumbnail", ZIM, ("png", "jpg", "jpeg"), thumbnail=True),
-    Preset("slideshow_image", SLIDESHOW, ("png", "jpg", "jpeg"), order=2),
-    Preset("slideshow_manifest", SLIDESHOW, ("json",), supplementary=True),
+    # As le-utils has them: the manifest is the essential file a slideshow plays (its
+    # captions and order), the images come after it; neither is supplementary, so a Kolibri
+    # drive's slideshow imports and renders whole.
+    Preset("slideshow_manifest", SLIDESHOW, ("json",), order=1),
+    Preset("slideshow_image", SLIDESHOW, ("png", "jpg", "jpeg"), order=3),
     Preset("slideshow_thumbnail", SLIDESHOW, ("png", "jpg", "jpeg"), thumbnail=True),
     Preset("channel_thumbnail", None, ("png", "jpg", "jpeg"), thumbnail=True),
     Preset("topic_thumbnail", TOPIC, ("png", "jpg", "jpeg"), thumbnail=True),
@@ -77,7 +80,8 @@ PLAYERS: dict[str, str] = {
     "ogg": "video",
     "mp3": "audio",
     "pdf": "pdf",
-    "epub": "download",
+    "epub": "epub",  # epub.js, on the sandbox origin
+    "json": "slideshow",  # only a slideshow's manifest is an essential .json
     "perseus": "exercise",
     "zip": "html5",
     "h5p": "download",

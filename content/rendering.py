@@ -29,9 +29,14 @@ PLAYER_TEMPLATES = {
     "pdf": "frontend/players/pdf.html",
     "image": "frontend/players/image.html",
     "exercise": "frontend/players/exercise.html",
-    # HTML5 apps and Flash play in a frame from the sandbox origin (kolibri_like/zip_app.py).
+    # HTML5 apps, Flash, EPUB and H5P play in a frame from the sandbox origin
+    # (kolibri_like/zip_app.py): their own HTML never runs on the main site.
     "html5": "frontend/players/html5.html",
     "flash": "frontend/players/flash.html",
+    "epub": "frontend/players/epub.html",
+    "h5p": "frontend/players/h5p.html",
+    # A slideshow's manifest and images are data, not markup: shown on the main site.
+    "slideshow": "frontend/players/slideshow.html",
     "download": "frontend/players/download.html",
     "topic": "frontend/players/topic.html",
     "none": "frontend/players/unavailable.html",

@@ -1,4 +1,4 @@
-"""The sandbox origin for HTML5 apps, H5P and Flash: a small WSGI app on its own port.
+"""The sandbox origin for HTML5 apps, H5P, EPUB and Flash: a small WSGI app on its own port.
 
 `kolibri-like start` serves it on `--zip-port` (default: the server's port + 1). Another port
 is another origin, so an app's scripts cannot read the main site's cookies, DOM or API. The
@@ -10,8 +10,13 @@ service worker that would answer for every other app. The cost: `localStorage` a
 are refused inside an app (Kolibri's renderer sandboxes the same way and stands in for them
 with its "hashi" library; we have no such stand-in yet).
 
-    GET /zipcontent/<md5>.zip/<member path>   a member of an HTML5 app (`.h5p` alike);
-                                              `<md5>.zip/` and `dir/` serve `index.html`
+    GET /zipcontent/<md5>.zip/<member path>   a member of an HTML5 app (`.h5p`, `.epub`
+                                              alike); `<md5>.zip/` and `dir/` serve `index.html`
+    GET /reader/<md5>.epub/                   the EPUB reader page (epub.js), which opens
+                                              the book's members from /zipcontent/<md5>.epub/
+    GET /reader/<md5>.h5p/                    the H5P player page (h5p-standalone), alike
+    GET /assets/<library>/<file>              vendored readers and their scripts
+                                              (kolibri_like/sandbox_pages.py)
     GET /zipcontent/<md5>.swf/                the Ruffle page that plays the stored SWF
     GET /zipcontent/<md5>.swf/movie.swf       the SWF itself
     GET /ruffle/<file>                        vendored Ruffle (frontend/static/frontend/ruffle)
@@ -41,6 +46,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
+from kolibri_like.sandbox_pages import (
+    CONTENT_POLICY,
+    FLASH_PAGE,
+    READER_PAGES,
+    READER_POLICIES,
+    asset_path,
+)
 from storage.paths import InvalidStorageNameError, storage_name, storage_path
 from storage.ranges import (
     ByteRange,
@@ -61,11 +73,10 @@ from storage.zip_serving import (
 StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
 
-ZIP_EXTENSIONS = frozenset({"zip", "h5p"})
+# An .epub is a zip too: its reader page asks for the book's files one by one.
+ZIP_EXTENSIONS = frozenset({"zip", "h5p", "epub"})
 FLASH_EXTENSION = "swf"
 MOVIE_NAME = "movie.swf"
-CONTENT_POLICY = ("default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; "
-                  "base-uri 'self'; form-action 'self'; sandbox allow-scripts allow-forms")
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 # ruffle.js keeps its name across versions; only the files named by a hash never change.
 RUFFLE_LOADER_CACHE = "public, max-age=3600"
@@ -73,6 +84,10 @@ _HASHED_NAME = re.compile(r".*[0-9a-f]{20}\.(?:js|wasm)")
 _ZIP_PATH = re.compile(r"/zipcontent/(?P<checksum>[0-9a-f]{32})\.(?P<extension>[0-9a-z]{1,10})"
                        r"(?P<slash>/(?P<member>.*))?", re.DOTALL)
 _RUFFLE_PATH = re.compile(r"/ruffle/(?P<name>[A-Za-z0-9_.-]+\.(?:js|wasm))")
+_READER_PATH = re.compile(r"/reader/(?P<checksum>[0-9a-f]{32})\.(?P<extension>epub|h5p)/")
+_ASSET_PATH = re.compile(r"/assets/(?P<library>[a-z0-9-]{1,40})/(?P<name>.{1,300})", re.DOTALL)
+# The vendored libraries keep their names across versions: revalidate now and then.
+ASSET_CACHE = "public, max-age=3600"
 # Types of the files apps are made of. nosniff makes the browser trust these, so scripts and
 # WebAssembly must be named right; the system's mime.types fills in the rest.
 MEMBER_TYPES = {
@@ -89,49 +104,6 @@ MEMBER_TYPES = {
 }
 DEFAULT_TYPE = "application/octet-stream"
 
-FLASH_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Flash</title>
-<style>
-html, body {{ margin: 0; height: 100%; background: #000; }}
-ruffle-player {{ display: block; width: 100%; height: 100%; }}
-</style>
-<script>
-// Everything from this origin: Ruffle's other files (publicPath) and the movie. No network
-// access for the movie itself, no links out, no update checks, nothing to download.
-window.RufflePlayer = {{config: {{
-  publicPath: "/ruffle/", polyfills: false, autoplay: "on", unmuteOverlay: "hidden",
-  splashScreen: false, allowNetworking: "none", openUrlMode: "deny", showSwfDownload: false,
-  warnOnUnsupportedContent: false, letterbox: "on", logLevel: "warn"
-}}}};
-</script>
-<script src="/ruffle/ruffle.js"></script>
-</head>
-<body data-state="starting">
-<script>
-// data-state says how far the player got: ready (Ruffle runs), loaded (the movie's header
-// was read), or error; tests and anyone debugging a movie read it.
-window.addEventListener("DOMContentLoaded", function () {{
-  var player = window.RufflePlayer.newest().createPlayer();
-  document.body.appendChild(player);
-  player.addEventListener("loadedmetadata", function () {{
-    document.body.dataset.state = "loaded";
-  }});
-  player.ruffle().load({{url: "{movie}"}}).then(function () {{
-    if (document.body.dataset.state === "starting") document.body.dataset.state = "ready";
-  }}, function (error) {{
-    document.body.dataset.state = "error";
-    document.body.dataset.error = String(error);
-  }});
-}});
-</script>
-</body>
-</html>
-"""
-
-
 def member_content_type(name: str) -> str:
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension in MEMBER_TYPES:
@@ -140,9 +112,9 @@ def member_content_type(name: str) -> str:
     return guessed or DEFAULT_TYPE
 
 
-def common_headers() -> Headers:
+def common_headers(policy: str = CONTENT_POLICY) -> Headers:
     return [
-        ("Content-Security-Policy", CONTENT_POLICY),
+        ("Content-Security-Policy", policy),
         ("X-Content-Type-Options", "nosniff"),
         ("Access-Control-Allow-Origin", "*"),
         # The app's address names the content; no other site needs to learn it.
@@ -151,8 +123,9 @@ def common_headers() -> Headers:
 
 
 def _answer(start_response: StartResponse, status: str, headers: Headers,
-            body: Iterable[bytes], environ: dict[str, Any]) -> Iterable[bytes]:
-    start_response(status, common_headers() + headers)
+            body: Iterable[bytes], environ: dict[str, Any],
+            policy: str = CONTENT_POLICY) -> Iterable[bytes]:
+    start_response(status, common_headers(policy) + headers)
     if environ.get("REQUEST_METHOD") == "HEAD":
         close = getattr(body, "close", None)
         if close is not None:
@@ -186,6 +159,14 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     ruffle_match = _RUFFLE_PATH.fullmatch(path)
     if ruffle_match:
         return serve_ruffle_file(environ, start_response, ruffle_match.group("name"))
+    reader_match = _READER_PATH.fullmatch(path)
+    if reader_match:
+        return serve_reader_page(environ, start_response, reader_match.group("checksum"),
+                                 reader_match.group("extension"))
+    asset_match = _ASSET_PATH.fullmatch(path)
+    if asset_match:
+        return serve_asset(environ, start_response, asset_match.group("library"),
+                           asset_match.group("name"))
     match = _ZIP_PATH.fullmatch(path)
     if match is None:
         return _text(start_response, environ, "404 Not Found", "Nothing here.")
@@ -199,7 +180,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     if extension == FLASH_EXTENSION:
         return serve_flash(environ, start_response, checksum, member)
     return _text(start_response, environ, "404 Not Found",
-                 f"This origin plays .zip, .h5p and .swf files, not .{extension}.")
+                 f"This origin plays .zip, .h5p, .epub and .swf files, not .{extension}.")
 
 
 def _wsgi_path(environ: dict[str, Any]) -> str:
@@ -277,6 +258,28 @@ def serve_flash(environ: dict[str, Any], start_response: StartResponse, checksum
                ("Content-Disposition", f'inline; filename="{storage_name(checksum, "swf")}"'),
                ("Cache-Control", IMMUTABLE_CACHE)]
     return _send_file(environ, start_response, movie_path, headers)
+
+
+def serve_reader_page(environ: dict[str, Any], start_response: StartResponse, checksum: str,
+                      extension: str) -> Iterable[bytes]:
+    """The page that plays a stored .epub or .h5p; its script reads the checksum from the path."""
+    if not storage_path(checksum, extension).is_file():
+        return _text(start_response, environ, "404 Not Found",
+                     f"No such .{extension} file on this server.")
+    page = READER_PAGES[extension].encode()
+    headers = [("Content-Type", "text/html; charset=utf-8"),
+               ("Content-Length", str(len(page))), ("Cache-Control", "no-cache")]
+    return _answer(start_response, "200 OK", headers, [page], environ,
+                   policy=READER_POLICIES[extension])
+
+
+def serve_asset(environ: dict[str, Any], start_response: StartResponse, library: str,
+                name: str) -> Iterable[bytes]:
+    path = asset_path(library, name)
+    if path is None:
+        return _text(start_response, environ, "404 Not Found", "No such file.")
+    headers = [("Content-Type", member_content_type(name)), ("Cache-Control", ASSET_CACHE)]
+    return _send_file(environ, start_response, path, headers)
 
 
 @lru_cache(maxsize=1)

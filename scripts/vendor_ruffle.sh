@@ -16,24 +16,9 @@
 # compressing 28 MB of WebAssembly added 8 s to every start).
 set -eu
 
-VERSION=${1:-0.6.0}
-PACKAGE=@ruffle-rs/ruffle
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-TARGET="$HERE/frontend/static/frontend/ruffle"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-cd "$WORK"
-# `npm pack` downloads the published tarball as it is (no install scripts run) and prints
-# its integrity, which goes into the README so the next person can compare.
-npm pack --json "$PACKAGE@$VERSION" > pack.json
-TARBALL=$(node -e 'console.log(require("./pack.json")[0].filename)')
-INTEGRITY=$(node -e 'console.log(require("./pack.json")[0].integrity)')
-PUBLISHED=$(node -e 'console.log(require("./pack.json")[0].version)')
-LICENSE=$(npm view "$PACKAGE@$VERSION" license)
-mkdir unpacked
-tar -xzf "$TARBALL" -C unpacked
-SOURCE=unpacked/package
+. "$(dirname "$0")/vendor_npm_pack.sh"
+npm_pack @ruffle-rs/ruffle "${1:-0.6.0}"
+TARGET="$STATIC/ruffle"
 
 rm -rf "$TARGET"
 mkdir -p "$TARGET"
@@ -42,18 +27,10 @@ for file in "$SOURCE"/ruffle.js "$SOURCE"/core.ruffle.*.js; do
 done
 cp "$SOURCE"/*.wasm "$SOURCE"/LICENSE_MIT "$SOURCE"/LICENSE_APACHE "$TARGET"/
 
-cat > "$TARGET/README.md" <<EOF
-# Ruffle $PUBLISHED (vendored)
-
-[Ruffle](https://ruffle.rs) plays Flash (\`.swf\`) content in the browser with WebAssembly.
-These files are the self-hosted build from the npm package \`$PACKAGE@$PUBLISHED\`
-($TARBALL, integrity \`$INTEGRITY\`), fetched by \`scripts/vendor_ruffle.sh\`; nothing is
-fetched at run time. The sandbox origin (\`kolibri_like/zip_app.py\`) serves them at
-\`/ruffle/\`, so Flash content runs on the same origin as HTML5 apps, never on the main site.
-
-Licence: $LICENSE, as the package says; \`LICENSE_MIT\` and \`LICENSE_APACHE\` are its own
-licence files. Changes: the \`sourceMappingURL\` comments are removed (the maps are not
-vendored); the files are otherwise as published.
-EOF
+vendor_readme "$TARGET" Ruffle "[Ruffle](https://ruffle.rs) plays Flash (\`.swf\`) content in the \
+browser with WebAssembly. The sandbox origin (\`kolibri_like/zip_app.py\`) serves these files at \
+\`/ruffle/\`, so Flash content runs on the same origin as HTML5 apps, never on the main site." \
+"the \`sourceMappingURL\` comments are removed (the maps are not vendored); the files are \
+otherwise as published. \`LICENSE_MIT\` and \`LICENSE_APACHE\` are the package's licence files."
 echo "Vendored $PACKAGE@$PUBLISHED into $TARGET"
 ls -l "$TARGET"

@@ -139,12 +139,12 @@ def test_pdf_page_shows_the_document_in_the_page_and_a_download_link(client, mak
 def test_a_kind_without_a_player_offers_a_download(client, make_channel):
     from channels.builder import FileSpec, NodeSpec
 
-    book = NodeSpec(id="2" * 32, title="A book", kind="document",
-                    files=[FileSpec(preset="epub", extension="epub", source=b"PK epub bytes")])
-    channel = make_channel("books", root=NodeSpec(title="Books", children=[book]))
+    archive = NodeSpec(id="2" * 32, title="A wiki", kind="zim",
+                       files=[FileSpec(preset="zim", extension="zim", source=b"ZIM bytes")])
+    channel = make_channel("wikis", root=NodeSpec(title="Wikis", children=[archive]))
     html = page_text(client.get(f"/channels/{channel.channel_id}/content/{'2' * 32}/"))
     assert "cannot play here yet" in html
-    assert re.search(r'<a href="/content/storage/.+\.epub" download>', html)
+    assert re.search(r'<a href="/content/storage/.+\.zim" download>', html)
 
 
 def test_an_exercise_page_holds_the_test_player(client, make_channel, learner_user):

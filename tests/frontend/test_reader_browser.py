@@ -1,0 +1,220 @@
+"""EPUB books and H5P packages play in a real browser, on the sandbox origin only.
+
+A real server (`kolibri-like start`, its sandbox origin on a port of the test's choosing via
+ZIP_PORT) and Debian's chromium. The test writes, inside the server (`kolibri-like shell`), a
+channel with an EPUB book it builds here (mimetype, container, OPF, navigation document and
+NCX, two chapters, one carrying a script) and an H5P package with a content type library of
+its own, then reads and plays them through the learner's pages.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from io import BytesIO
+from typing import Iterator
+
+import pytest
+
+from tests.browser import screenshot_path, watched_page
+from tests.servers import ServerProcess, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+WAIT_MS = 30_000
+CHANNEL_ID = "5eade000000000000000000000000000"
+ROOT_ID = "5eade000000000000000000000000001"
+BOOK_ID = "5eade000000000000000000000000002"
+H5P_ID = "5eade000000000000000000000000003"
+BROKEN_BOOK_ID = "5eade000000000000000000000000004"
+
+# epub.js asks every book for Apple's optional display options; most books have none.
+DISPLAY_OPTIONS = ("GET", r"/zipcontent/[0-9a-f]{32}\.epub/META-INF/"
+                          r"com\.apple\.ibooks\.display-options\.xml", 404)
+
+CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
+<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
+  <rootfiles>
+    <rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>
+  </rootfiles>
+</container>
+"""
+OPF = """<?xml version="1.0" encoding="UTF-8"?>
+<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="book-id">
+  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">
+    <dc:identifier id="book-id">urn:uuid:5eade000-0000-4000-8000-000000000002</dc:identifier>
+    <dc:title>Two Chapters</dc:title>
+    <dc:language>en</dc:language>
+    <meta property="dcterms:modified">2026-01-01T00:00:00Z</meta>
+  </metadata>
+  <manifest>
+    <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
+    <item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>
+    <item id="chapter-1" href="chapter-1.xhtml" media-type="application/xhtml+xml"/>
+    <item id="chapter-2" href="chapter-2.xhtml" media-type="application/xhtml+xml"/>
+  </manifest>
+  <spine toc="ncx">
+    <itemref idref="chapter-1"/>
+    <itemref idref="chapter-2"/>
+  </spine>
+</package>
+"""
+NAV = """<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">
+<head><title>Contents</title></head>
+<body>
+  <nav epub:type="toc"><ol>
+    <li><a href="chapter-1.xhtml">The First Chapter</a></li>
+    <li><a href="chapter-2.xhtml">The Second Chapter</a></li>
+  </ol></nav>
+</body>
+</html>
+"""
+NCX = """<?xml version="1.0" encoding="UTF-8"?>
+<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">
+  <head><meta name="dtb:uid" content="urn:uuid:5eade000-0000-4000-8000-000000000002"/></head>
+  <docTitle><text>Two Chapters</text></docTitle>
+  <navMap>
+    <navPoint id="p1" playOrder="1"><navLabel><text>The First Chapter</text></navLabel>
+      <content src="chapter-1.xhtml"/></navPoint>
+    <navPoint id="p2" playOrder="2"><navLabel><text>The Second Chapter</text></navLabel>
+      <content src="chapter-2.xhtml"/></navPoint>
+  </navMap>
+</ncx>
+"""
+# A book is HTML from someone else: its script must not run (the reader shows chapters in
+# frames without scripts), and would only ever reach the sandbox origin if it did.
+CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head><title>{title}</title></head>
+<body>
+  <h1>{title}</h1>
+  <p id="text">{text}</p>
+  <script>document.getElementById("text").textContent = "a book script ran";</script>
+</body>
+</html>
+"""
+
+
+def epub_book() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # The format wants `mimetype` first and stored, not compressed.
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", CONTAINER)
+        archive.writestr("OEBPS/content.opf", OPF)
+        archive.writestr("OEBPS/nav.xhtml", NAV)
+        archive.writestr("OEBPS/toc.ncx", NCX)
+        archive.writestr("OEBPS/chapter-1.xhtml", CHAPTER.format(
+            title="The First Chapter", text="Once upon a time, on page one."))
+        archive.writestr("OEBPS/chapter-2.xhtml", CHAPTER.format(
+            title="The Second Chapter", text="And then, on page two, it ended."))
+    return buffer.getvalue()
+
+
+def broken_book() -> bytes:
+    """A zip named .epub with no container: the reader must say so, not spin forever."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+    return buffer.getvalue()
+
+
+def build_reader_channel() -> None:
+    """Run inside the server (`kolibri-like shell`): the channel with the books."""
+    from channels.builder import ChannelSpec, FileSpec, NodeSpec, build_channel
+
+    book = NodeSpec(id=BOOK_ID, title="Two Chapters", kind="document", files=[
+        FileSpec(preset="epub", extension="epub", source=epub_book())])
+    broken = NodeSpec(id=BROKEN_BOOK_ID, title="A broken book", kind="document", files=[
+        FileSpec(preset="epub", extension="epub", source=broken_book())])
+    build_channel(ChannelSpec(id=CHANNEL_ID, name="Readers", root=NodeSpec(
+        id=ROOT_ID, title="Readers", kind="topic", children=[book, broken])))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    main_port = free_port()
+    zip_port = free_port()
+    while zip_port == main_port:
+        zip_port = free_port()
+    server = ServerProcess(tmp_path_factory.mktemp("readers") / "server", port=main_port,
+                           env={"ZIP_PORT": str(zip_port)})
+    server.zip_url = f"http://127.0.0.1:{zip_port}"  # type: ignore[attr-defined]
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    server.run_command("shell", "-c", (
+        "from tests.frontend.test_reader_browser import build_reader_channel; "
+        "build_reader_channel()"))
+    with server:
+        yield server
+
+
+def test_an_epub_book_reads_page_by_page_on_the_sandbox_origin(server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
+                      allow=[DISPLAY_OPTIONS]) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{BOOK_ID}/")
+        frame_element = page.locator("iframe[data-player-epub]")
+        src = frame_element.get_attribute("src")
+        assert src is not None and src.startswith(f"{zip_url}/reader/")
+        assert frame_element.get_attribute("sandbox") == "allow-scripts allow-same-origin"
+        reader = frame_element.element_handle().content_frame()
+        assert reader is not None
+        reader.wait_for_selector("body[data-state=ready]", timeout=WAIT_MS)
+        # The reader runs on the sandbox origin itself (epub.js must reach into its chapter
+        # frames), which is not the main site: the site's pages stay out of reach.
+        assert reader.evaluate("self.origin") == zip_url
+        assert reader.evaluate("""() => {
+            try { return window.parent.document.title; } catch (error) { return error.name; }
+        }""") == "SecurityError"
+        assert page.evaluate(
+            "document.querySelector('iframe[data-player-epub]').contentDocument") is None
+        book = page.frame_locator("iframe[data-player-epub]").frame_locator("#book iframe")
+        # The chapter shows, and the script the book carries did not run.
+        expect(book.locator("#text")).to_have_text("Once upon a time, on page one.")
+        contents = page.frame_locator("iframe[data-player-epub]").locator(
+            "[data-reader-contents] option")
+        expect(contents).to_have_text(["The First Chapter", "The Second Chapter"])
+        reader_body = page.frame_locator("iframe[data-player-epub]").locator("body")
+        expect(reader_body).to_have_attribute("data-section", "0")
+        page.screenshot(path=str(screenshot_path("epub-reader.png")))
+
+        reader.click("[data-reader-next]")
+        expect(reader_body).to_have_attribute("data-section", "1")
+        expect(book.locator("#text")).to_have_text("And then, on page two, it ended.")
+        expect(page.frame_locator("iframe[data-player-epub]").locator(
+            "[data-reader-next]")).to_be_disabled()
+        reader.click("[data-reader-previous]")
+        expect(reader_body).to_have_attribute("data-section", "0")
+
+        # The keyboard turns pages too, and the table of contents jumps to a chapter.
+        reader.locator("body").press("ArrowRight")
+        expect(reader_body).to_have_attribute("data-section", "1")
+        reader.locator("body").press("ArrowLeft")
+        expect(reader_body).to_have_attribute("data-section", "0")
+        reader.select_option("[data-reader-contents]", label="The Second Chapter")
+        expect(reader_body).to_have_attribute("data-section", "1")
+        expect(book.locator("#text")).to_have_text("And then, on page two, it ended.")
+
+        # The book's own file came from the sandbox origin, never from the main site.
+        chapter_url = reader.evaluate("document.querySelector('#book iframe')"
+                                      ".contentDocument.baseURI")
+        assert chapter_url.startswith(f"{zip_url}/zipcontent/")
+
+
+def test_a_broken_epub_says_so_and_offers_the_download(server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    allow = [("GET", r"/zipcontent/[0-9a-f]{32}\.epub/META-INF/container\.xml", 404),
+             DISPLAY_OPTIONS]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
+                      allow=allow) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{BROKEN_BOOK_ID}/")
+        reader = page.frame_locator("iframe[data-player-epub]")
+        expect(reader.locator("body")).to_have_attribute("data-state", "error")
+        expect(reader.locator("[data-reader-message]")).to_be_visible()
+        expect(page.locator(".downloads a[download]")).to_have_count(1)
