@@ -109,6 +109,8 @@ bench-quick: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.publish --quick
 	$(BIN)/python -m benchmarks.encode --quick
 	$(BIN)/python -m benchmarks.memory --quick
+	@$(MAKE) --no-print-directory nginx-deps
+	$(BIN)/python -m benchmarks.file_serving --quick
 
 bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.revert
@@ -120,6 +122,8 @@ bench: $(RUN_STAMP)
 	$(BIN)/python -m benchmarks.publish
 	$(BIN)/python -m benchmarks.encode
 	$(BIN)/python -m benchmarks.memory
+	@$(MAKE) --no-print-directory nginx-deps
+	$(BIN)/python -m benchmarks.file_serving
 
 # Offline installation (README: Installing without internet): dist/wheelhouse/ with the project's
 # and every dependency's wheel for this Python and platform, install-offline.sh, and one .tar.gz.

@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8000
 SERVER_THREADS = 16
+# waitress's default of 100 open connections leaves the 101st learner's browser waiting for a
+# free one (a playing video keeps its connection): 200 clients of benchmarks/file_serving.py
+# had half of them wait. Each connection is one descriptor; raise_open_file_limit allows many.
+SERVER_CONNECTION_LIMIT = 1000
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 # Each pre-upgrade backup is a whole copy of the default database; a small box keeps a few.
 PRE_UPGRADE_BACKUPS_KEPT = 5
@@ -360,7 +364,8 @@ def start_from_argv(argv: list[str]) -> int:
         # server holding many channel files open reaches (measured: benchmarks/many_channels.py).
         server = create_server(application, host=arguments.host, port=arguments.port,
                                threads=SERVER_THREADS, ident="kolibri-like",
-                               channel_timeout=300, asyncore_use_poll=True)
+                               channel_timeout=300, asyncore_use_poll=True,
+                               connection_limit=SERVER_CONNECTION_LIMIT)
     zip_server = start_sandbox_origin(arguments.host, zip_port,
                                       paths if arguments.https else None)
     stopping = threading.Event()

@@ -156,6 +156,10 @@ class FileRange:
     FileResponse for Content-Length, waitress's file wrapper for what is left to send) sees a
     file of `length` bytes and can never read past it. Reads use `os.pread` at the absolute
     offset, so nothing depends on the underlying file's own position. `close()` closes `file`.
+
+    waitress reads each block twice: once to send it, then again, after a seek back, only to
+    learn how far to skip. The last block read is kept, and a read inside it is answered from
+    it (a memoryview, no copy, no system call).
     """
 
     def __init__(self, file: BinaryIO, start: int, length: int) -> None:
@@ -164,14 +168,22 @@ class FileRange:
         self.length = length
         self.position = 0
         self._descriptor = file.fileno()
+        self._last = memoryview(b"")
+        self._last_position = 0
 
-    def read(self, size: int | None = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes | memoryview:
         remaining = self.length - self.position
         if size is None or size < 0 or size > remaining:
             size = remaining
         if size <= 0:
             return b""
-        data = os.pread(self._descriptor, size, self.start + self.position)
+        offset = self.position - self._last_position
+        if 0 <= offset and offset + size <= len(self._last):
+            data: bytes | memoryview = self._last[offset:offset + size]
+        else:
+            data = os.pread(self._descriptor, size, self.start + self.position)
+            self._last = memoryview(data)
+            self._last_position = self.position
         self.position += len(data)
         return data
 
@@ -187,6 +199,7 @@ class FileRange:
         return True
 
     def close(self) -> None:
+        self._last = memoryview(b"")
         self.file.close()
 
     @property

@@ -147,6 +147,31 @@ def test_a_file_range_is_a_file_of_just_those_bytes(tmp_path) -> None:
     assert handle.closed
 
 
+def test_a_file_range_answers_a_second_read_of_a_block_without_reading_the_disk(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "data.bin"
+    data = os.urandom(100_000)
+    path.write_bytes(data)
+    preads: list[int] = []
+    real_pread = os.pread
+
+    def counting_pread(descriptor: int, size: int, offset: int) -> bytes:
+        preads.append(size)
+        return real_pread(descriptor, size, offset)
+
+    monkeypatch.setattr(views.os, "pread", counting_pread)
+    view = FileRange(open(path, "rb"), 1000, 50_000)
+    # waitress: read a block to send it, seek back, read what was sent again to skip it.
+    assert bytes(view.read(16_384)) == data[1000:17_384]
+    view.seek(0)
+    assert bytes(view.read(10_000)) == data[1000:11_000]
+    assert bytes(view.read(6_384)) == data[11_000:17_384]
+    assert preads == [16_384]
+    assert bytes(view.read(16_384)) == data[17_384:33_768]
+    assert preads == [16_384, 16_384]
+    view.close()
+
+
 def test_the_range_reader_reads_no_more_than_asked(tmp_path) -> None:
     path = tmp_path / "data.bin"
     path.write_bytes(bytes(range(256)) * 1000)
