@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404
 from django.utils.translation import gettext
@@ -38,6 +39,23 @@ def json_not_found(request, exception=None) -> JsonResponse:
             and exception.args and isinstance(exception.args[0], str):
         detail = exception.args[0]
     return JsonResponse({"detail": detail}, status=404)
+
+
+def json_bad_request(request, exception=None) -> JsonResponse:
+    """A request Django refused before any view ran (too many files or fields in one form,
+    a body over the size Django parses): say which limit, in the API's shape."""
+    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+
+    detail = gettext("The request is malformed; check what you send.")
+    if isinstance(exception, TooManyFilesSent):
+        detail = gettext("Too many files in one request: send at most %(count)s at a time.") \
+            % {"count": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    elif isinstance(exception, TooManyFieldsSent):
+        detail = gettext("Too many fields in one request: send at most %(count)s.") \
+            % {"count": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    elif isinstance(exception, RequestDataTooBig):
+        detail = gettext("The request body is too large; upload big files resumably (tus).")
+    return JsonResponse({"detail": detail}, status=400)
 
 
 def json_server_error(request) -> JsonResponse:

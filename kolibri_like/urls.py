@@ -45,6 +45,14 @@ def handler404(request, exception=None):
     return page_not_found(request, exception)
 
 
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_errors.json_bad_request(request, exception)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
 def handler500(request):
     if request.path.startswith("/api/"):
         return api_errors.json_server_error(request)
