@@ -123,16 +123,22 @@ def signed_in(world) -> Callable[[str], Client]:
     return lambda role: csrf_client(world.users[role], role)
 
 
-def state_of(world: World) -> str:
-    """Everything a request could change, as one digest: rows of every private table and the
-    names, sizes and times of the files under the content folder."""
+def server_state(content_dir: Path) -> str:
+    """Everything a request could change, as one digest: the rows of every table of the
+    default database that holds something of a user's or a channel's, and the names, sizes
+    and times of the files under the content folder."""
+    from storage.models import StoredFile
+
     rows: list[Any] = []
     for model in (User, Channel, ChannelVersion, Draft, DraftFile, Job, Attempt, NodeProgress,
-                  Certificate, CourseCompletion):
+                  Certificate, CourseCompletion, StoredFile):
         rows.append(sorted(map(repr, model.objects.order_by("pk").values())))
-    for path in sorted(world.content_dir.rglob("*")):
+    for path in sorted(content_dir.rglob("*")):
         if path.is_file():
             stat = path.stat()
-            rows.append((str(path.relative_to(world.content_dir)), stat.st_size,
-                         stat.st_mtime_ns))
+            rows.append((str(path.relative_to(content_dir)), stat.st_size, stat.st_mtime_ns))
     return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def state_of(world: World) -> str:
+    return server_state(world.content_dir)
