@@ -78,6 +78,30 @@ def fsync_directory(path: Path) -> None:
 def put_file(source: BinaryIO | Path | bytes, extension: str, *,
              expected_checksum: str | None = None) -> PutResult:
     """Store `source` (an open binary file, a path, or bytes) under its MD5; see the module doc."""
+    staged = stage_file(source, extension, expected_checksum=expected_checksum, durable=True)
+    try:
+        result = _move_into_place(staged.temp_path, staged.checksum, staged.extension,
+                                  staged.size, staged.sha256)
+    finally:
+        staged.temp_path.unlink(missing_ok=True)
+    return result
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A whole, hashed copy in the temp area, not yet in the store."""
+
+    temp_path: Path
+    checksum: str
+    extension: str
+    size: int
+    sha256: str
+
+
+def stage_file(source: BinaryIO | Path | bytes, extension: str, *,
+               expected_checksum: str | None, durable: bool) -> StagedFile:
+    """Copy `source` into a temp file, hashing it; fsynced if `durable` (else the caller syncs
+    the filesystem before relying on it). The temp file is removed if anything fails."""
     extension = validate_extension(extension.lower())
     if expected_checksum is not None:
         validate_checksum(expected_checksum)
@@ -86,19 +110,20 @@ def put_file(source: BinaryIO | Path | bytes, extension: str, *,
     descriptor, temp_name = tempfile.mkstemp(dir=temp_dir, prefix="put-", suffix=".part")
     temp_path = Path(temp_name)
     try:
-        checksum, sha256, size = _copy_hashing(source, descriptor)
+        checksum, sha256, size = _copy_hashing(source, descriptor, durable=durable)
         if expected_checksum is not None and checksum != expected_checksum:
             raise ChecksumMismatchError(
                 f"the bytes have MD5 {checksum}, not the expected {expected_checksum}")
-        result = _move_into_place(temp_path, checksum, extension, size, sha256)
-    finally:
+    except BaseException:
         temp_path.unlink(missing_ok=True)
-    return result
+        raise
+    return StagedFile(temp_path, checksum, extension, size, sha256)
 
 
-def _copy_hashing(source: BinaryIO | Path | bytes,
-                  descriptor: int) -> tuple[str, str, int]:
-    """Copy `source` into the temp file behind `descriptor`, hashing as it goes, then fsync.
+def _copy_hashing(source: BinaryIO | Path | bytes, descriptor: int, *,
+                  durable: bool) -> tuple[str, str, int]:
+    """Copy `source` into the temp file behind `descriptor`, hashing as it goes, then fsync
+    if `durable`.
 
     The descriptor is wrapped first, so it is closed even when opening `source` fails.
     """
@@ -116,8 +141,9 @@ def _copy_hashing(source: BinaryIO | Path | bytes,
                 sha256.update(chunk)
                 target.write(chunk)
                 size += len(chunk)
-            target.flush()
-            os.fsync(target.fileno())
+            if durable:
+                target.flush()
+                os.fsync(target.fileno())
         finally:
             if handle is not source:
                 handle.close()
@@ -147,12 +173,28 @@ def _move_into_place(temp_path: Path, checksum: str, extension: str, size: int,
 
 def _move_into_place_locked(temp_path: Path, checksum: str, extension: str, size: int,
                             sha256: str) -> PutResult:
-    final_path = storage_path(checksum, extension)
-    known = StoredFile.objects.filter(checksum=checksum).first()
-    if known is not None and known.sha256 != sha256:
+    staged = StagedFile(temp_path, checksum, extension, size, sha256)
+    known = StoredFile.objects.filter(checksum=checksum).values_list("sha256", flat=True).first()
+    created = place_staged(staged, known, durable=True)
+    if known is None:
+        StoredFile.objects.get_or_create(
+            checksum=checksum,
+            defaults={"extension": extension, "size": size, "sha256": sha256},
+        )
+    return PutResult(checksum, extension, size, sha256, created)
+
+
+def place_staged(staged: StagedFile, known_sha256: str | None, *, durable: bool) -> bool:
+    """Rename a staged file to its place in the store unless a whole copy is there already
+    (then touch that copy); True if renamed. The caller holds the store's write lock shared
+    and registers the file afterwards. `known_sha256`: the registry's SHA-256 for this MD5,
+    or None if it is not registered. Without `durable` the caller syncs the filesystem."""
+    checksum, size, sha256 = staged.checksum, staged.size, staged.sha256
+    final_path = storage_path(checksum, staged.extension)
+    if known_sha256 is not None and known_sha256 != sha256:
         raise ChecksumCollisionError(
             f"two different files have MD5 {checksum}; the second one was not stored")
-    if known is None and final_path.is_file() and final_path.stat().st_size == size:
+    if known_sha256 is None and final_path.is_file() and final_path.stat().st_size == size:
         # On disk but not in the registry (copied in by hand, or a crash between the rename
         # and the insert): check its bytes once instead of registering our hashes for them.
         present_md5, present_sha256 = _hash_file(final_path)
@@ -162,21 +204,15 @@ def _move_into_place_locked(temp_path: Path, checksum: str, extension: str, size
         needs_write = present_md5 != checksum
     else:
         needs_write = not final_path.is_file() or final_path.stat().st_size != size
-    created = False
     if needs_write:
         final_path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp_path, final_path)
-        fsync_directory(final_path.parent)
-        created = True
-    else:
-        # Re-used: it must look new to the collector, whose grace period spares young files.
-        os.utime(final_path)
-    if known is None:
-        StoredFile.objects.get_or_create(
-            checksum=checksum,
-            defaults={"extension": extension, "size": size, "sha256": sha256},
-        )
-    return PutResult(checksum, extension, size, sha256, created)
+        os.replace(staged.temp_path, final_path)
+        if durable:
+            fsync_directory(final_path.parent)
+        return True
+    # Re-used: it must look new to the collector, whose grace period spares young files.
+    os.utime(final_path)
+    return False
 
 
 def file_exists(checksum: str, extension: str) -> bool:

@@ -7,13 +7,15 @@
   as a new version (moved into place; nothing served changes until the final rename);
 - `copy_files`: put a list of files into storage through a source's `FileStore`, skipping files
   already present, verifying every MD5, reporting (not stopping at) a missing or damaged file,
-  and stopping at once when the source or the disk fails, so that a re-run resumes.
+  and stopping at once when the source or the disk fails, so that a re-run resumes. Files are
+  stored in batches (storage.batch): one filesystem sync and one registry write per batch.
 
 A source implements `FileStore` (channels.transfer.disk, channels.transfer.network):
 
     class DriveFiles:
         label = "drive /media/usb"
-        def store(self, ref: FileRef, on_bytes: Callable[[int], None]) -> int: ...
+        def store(self, ref: FileRef, on_bytes: Callable[[int], None],
+                  batch: StoreBatch) -> int: ...
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from channels.transfer.errors import (
 from channels.transfer.selection import FileRef
 from channels.versions import install_channel_version
 from kolibri_like.crashpoints import crash_point
-from storage.files import ChecksumCollisionError, ChecksumMismatchError, present_checksums
+from storage.batch import StoreBatch
+from storage.files import ChecksumMismatchError, present_checksums
 
 # Room kept free beyond the files themselves (the registry's writes, the temp file of the copy).
 SPACE_MARGIN = 16 * 1024 * 1024
@@ -107,8 +110,8 @@ class ContentImportResult:
 class FileStore(Protocol):
     label: str
 
-    def store(self, ref: FileRef, on_bytes: Callable[[int], None]) -> int:
-        """Put the file into storage, verified; return the bytes read from the source.
+    def store(self, ref: FileRef, on_bytes: Callable[[int], None], batch: StoreBatch) -> int:
+        """Stage the file in `batch`, verified; return the bytes read from the source.
 
         Raise FileUnavailableError for this file only, SourceReadError if the source is gone.
         """
@@ -201,10 +204,12 @@ def copy_files(result: ContentImportResult, files: list[FileRef], source: FileSt
     """Copy `files` into storage from `source`; see the module doc. Fills and returns `result`.
 
     1. Leave out files already present (device state), and check the free space for the rest.
-    2. For each file, in order: store it through the source, verified; a per-file problem is
-       recorded in `result.failures` and the loop goes on.
+    2. For each file, in order: stage it through the source, verified; a per-file problem is
+       recorded in `result.failures` and the loop goes on. A full batch is stored and
+       registered (`StoreBatch.commit`); only then do its files count as copied.
     3. Anything else (the source gone, the disk full, Ctrl-C, a cancel raised by `progress`)
-       propagates at once: every file stored so far is whole and kept, so a re-run resumes.
+       propagates at once, after the files staged so far (whole and verified) are stored:
+       every file stored is whole and kept, so a re-run resumes.
     """
     present = present_checksums([ref.checksum for ref in files])
     to_copy = [ref for ref in files if ref.checksum not in present]
@@ -220,18 +225,44 @@ def copy_files(result: ContentImportResult, files: list[FileRef], source: FileSt
         bytes_done += count
         progress.update("bytes", bytes_done, max(result.bytes_total, bytes_done))
 
-    for ref in to_copy:
+    batch = StoreBatch()
+    try:
+        for ref in to_copy:
+            try:
+                result.bytes_copied += source.store(ref, on_bytes, batch)
+            except FileUnavailableError as problem:
+                result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
+            except ChecksumMismatchError as problem:
+                result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
+            except OSError as error:
+                raise local_write_error(error) from error
+            # Progress counts staged files too: a batch of small files is stored in one go.
+            progress.update("files", result.files_done + batch.staged_count,
+                            result.files_total)
+            record(result)
+            if batch.is_full:
+                _commit_batch(batch, result, progress, record)
+        _commit_batch(batch, result, progress, record)
+    except BaseException:
         try:
-            result.bytes_copied += source.store(ref, on_bytes)
-            result.copied += 1
-        except FileUnavailableError as problem:
-            result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
-        except (ChecksumMismatchError, ChecksumCollisionError) as problem:
-            result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
-        except OSError as error:
-            raise local_write_error(error) from error
-        progress.update("files", result.files_done, result.files_total)
-        record(result)
-        crash_point("import.file_stored")
+            _commit_batch(batch, result, progress, record)
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            batch.discard()
+        raise
     progress.update("bytes", result.bytes_total, result.bytes_total)
     return result
+
+
+def _commit_batch(batch: StoreBatch, result: ContentImportResult, progress: ProgressSink,
+                  record: Callable[[ContentImportResult], None]) -> None:
+    try:
+        outcome = batch.commit()
+    except OSError as error:
+        raise local_write_error(error) from error
+    for staged, problem in outcome.collisions:
+        result.failures.append(FileFailure(staged.checksum, staged.extension, problem))
+    result.copied += len(outcome.stored)
+    progress.update("files", result.files_done, result.files_total)
+    record(result)
+    for _stored in outcome.stored:
+        crash_point("import.file_stored")

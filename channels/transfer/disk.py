@@ -49,7 +49,8 @@ from channels.transfer.manifest import included_roots, read_manifest
 from channels.transfer.selection import FileRef
 from kolibri_like.crashpoints import crash_point
 from routers.ids import is_valid_channel_id
-from storage.files import CHUNK_SIZE, put_file
+from storage.batch import StoreBatch
+from storage.files import CHUNK_SIZE
 from storage.paths import temp_root
 
 ExportResult = export.ExportResult
@@ -174,7 +175,7 @@ class DriveFiles:
         self.label = layout.label()
         self._listings: dict[Path, dict[str, str]] = {}
 
-    def store(self, ref: FileRef, on_bytes: Callable[[int], None]) -> int:
+    def store(self, ref: FileRef, on_bytes: Callable[[int], None], batch: StoreBatch) -> int:
         path = self._find(ref)
         if path is None:
             raise FileUnavailableError("not on the drive")
@@ -193,8 +194,8 @@ class DriveFiles:
             crash_point("import.mid_file")
 
         with handle:
-            put_file(cast(BinaryIO, CountingReader(handle, self.label, count)), ref.extension,
-                     expected_checksum=ref.checksum)
+            batch.stage(cast(BinaryIO, CountingReader(handle, self.label, count)),
+                        ref.extension, expected_checksum=ref.checksum)
         return counted
 
     def _find(self, ref: FileRef) -> Path | None:

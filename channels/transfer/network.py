@@ -51,7 +51,8 @@ from channels.transfer.peer_http import (
 )
 from channels.transfer.selection import FileRef
 from routers.ids import is_valid_channel_id
-from storage.files import ChecksumMismatchError, put_file
+from storage.batch import StoreBatch
+from storage.files import ChecksumMismatchError
 from storage.paths import temp_root
 
 MAX_LIST_PAGES = 100
@@ -190,7 +191,7 @@ class PeerFiles:
         self.base = base
         self.label = _label(base)
 
-    def store(self, ref: FileRef, on_bytes: Callable[[int], None]) -> int:
+    def store(self, ref: FileRef, on_bytes: Callable[[int], None], batch: StoreBatch) -> int:
         part = temp_root() / f"network-{ref.checksum}.{ref.extension}.part"
         url = f"{self.base}/content/storage/{ref.relpath}"
         received = 0
@@ -206,7 +207,7 @@ class PeerFiles:
                 discard_part(part)
                 raise FileUnavailableError(str(problem)) from None
             try:
-                put_file(part, ref.extension, expected_checksum=ref.checksum)
+                batch.stage(part, ref.extension, expected_checksum=ref.checksum)
             except ChecksumMismatchError:
                 discard_part(part)
                 if resumed and attempt == 0:
