@@ -5,7 +5,8 @@
 - `channel_only`: the channel's version 1 installed, none of its files;
 - `installed`: the channel's version 1 and all its files;
 - `drive`: the channel's version 1, database and files; `newer_drive`: its version 2
-  (database only).
+  (database only);
+- `drafted`: an author's open draft (`draft`: its id and the author's token).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ connection.close()
 print(json.dumps(install_channel_version(copy, %(channel)r, source_label="test").version.number))
 """
 
+# An author, "erin", with an open draft and an API token.
+MAKE_DRAFT = """
+import json
+from accounts.models import User
+from authoring.models import Draft
+from rest_framework.authtoken.models import Token
+erin = User.objects.create_user("erin", password="erin-pass", role="author")
+draft = Draft.objects.create(owner=erin, name="Fractions", topics=["Halves"])
+print(json.dumps({"draft": str(draft.id), "token": Token.objects.create(user=erin).key}))
+"""
+
 
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory) -> Iterator[dict]:
@@ -49,10 +61,13 @@ def prepared(tmp_path_factory) -> Iterator[dict]:
     newer_drive = root / "newer-drive"
     newer_drive.mkdir()
     newer.run("exportchannel", channel_id, str(newer_drive))
-    homes = [blank, source, channel_only, installed, newer]
+    drafted = blank.copy_to(root / "drafted")
+    draft = drafted.shell(MAKE_DRAFT)
+    homes = [blank, source, channel_only, installed, newer, drafted]
     yield {"blank": blank, "source": source, "channel_only": channel_only,
            "installed": installed, "channel_id": channel_id,
            "drive": drive, "newer_drive": newer_drive,
+           "drafted": drafted, "draft": draft,
            "files": len(installed.rows("SELECT checksum FROM storage_storedfile"))}
     for home in homes:
         home.stop()

@@ -10,6 +10,8 @@ raises OSError, as a full disk, a failing disk or a pulled drive would.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -85,3 +87,25 @@ def drive_files(drive: Path) -> dict[str, int]:
     """Every file on a drive (relative name -> size)."""
     return {str(path.relative_to(drive)): path.stat().st_size
             for path in sorted(drive.rglob("*")) if path.is_file()}
+
+
+def manifest_claims_missing(drive: Path, channel_database: Path) -> list[str]:
+    """Files of the nodes that the drive's manifest says it holds, but which are not on it
+    (what a Kolibri reader of the drive would fail to find)."""
+    manifest = drive / "KOLIBRI_DATA" / "content" / "manifest.json"
+    if not manifest.exists():
+        return []
+    storage = drive / "KOLIBRI_DATA" / "content" / "storage"
+    missing: list[str] = []
+    with sqlite3.connect(f"file:{channel_database}?mode=ro", uri=True) as connection:
+        for channel in json.loads(manifest.read_text())["channels"]:
+            for root_id in channel["include_node_ids"]:
+                for checksum, extension in connection.execute(
+                        "SELECT DISTINCT f.local_file_id, f.extension FROM content_file f "
+                        "JOIN content_contentnode n ON f.contentnode_id = n.id "
+                        "JOIN content_contentnode r ON r.id = ? AND n.tree_id = r.tree_id "
+                        "AND n.lft BETWEEN r.lft AND r.rght", (root_id,)):
+                    name = f"{checksum}.{extension}"
+                    if not (storage / checksum[0] / checksum[1] / name).is_file():
+                        missing.append(name)
+    return missing

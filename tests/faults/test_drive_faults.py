@@ -7,13 +7,11 @@ what was served, pass `checkinvariants`, and complete when run again without the
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.faults.homes import FaultHome, drive_files
+from tests.faults.homes import FaultHome, drive_files, manifest_claims_missing
 
 pytestmark = pytest.mark.server
 
@@ -110,28 +108,6 @@ def test_an_importcontent_meeting(op, error, exit_code, says, prepared, copy_hom
 
 def unfinished_parts(drive: Path) -> list[str]:
     return [name for name in drive_files(drive) if name.endswith((".partial", ".part"))]
-
-
-def manifest_claims_missing(drive: Path, channel_database: Path) -> list[str]:
-    """Files of the nodes that the drive's manifest says it holds, but which are not on it
-    (what a Kolibri reader of the drive would fail to find)."""
-    manifest = drive / "KOLIBRI_DATA" / "content" / "manifest.json"
-    if not manifest.exists():
-        return []
-    storage = drive / "KOLIBRI_DATA" / "content" / "storage"
-    missing: list[str] = []
-    with sqlite3.connect(f"file:{channel_database}?mode=ro", uri=True) as connection:
-        for channel in json.loads(manifest.read_text())["channels"]:
-            for root_id in channel["include_node_ids"]:
-                for checksum, extension in connection.execute(
-                        "SELECT DISTINCT f.local_file_id, f.extension FROM content_file f "
-                        "JOIN content_contentnode n ON f.contentnode_id = n.id "
-                        "JOIN content_contentnode r ON r.id = ? AND n.tree_id = r.tree_id "
-                        "AND n.lft BETWEEN r.lft AND r.rght", (root_id,)):
-                    name = f"{checksum}.{extension}"
-                    if not (storage / checksum[0] / checksum[1] / name).is_file():
-                        missing.append(name)
-    return missing
 
 
 @pytest.mark.parametrize("fault, exit_code, says, on_drive", [
