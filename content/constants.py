@@ -84,7 +84,7 @@ PLAYERS: dict[str, str] = {
     "json": "slideshow",  # only a slideshow's manifest is an essential .json
     "perseus": "exercise",
     "zip": "html5",
-    "h5p": "download",
+    "h5p": "h5p",  # h5p-standalone, on the sandbox origin
     "swf": "flash",  # Ruffle, on the sandbox origin
     "doc": "download",
     "docx": "download",

@@ -9,6 +9,7 @@ its own, then reads and plays them through the learner's pages.
 
 from __future__ import annotations
 
+import json
 import zipfile
 from io import BytesIO
 from typing import Iterator
@@ -120,6 +121,59 @@ def broken_book() -> bytes:
     return buffer.getvalue()
 
 
+# A content type library of the test's own: the .h5p carries it, as packages made for
+# players without an H5P server do. It renders its text, counts clicks, and uses
+# localStorage (as H5P's core and many content types do).
+H5P_JSON = {
+    "title": "Hello H5P", "language": "en", "mainLibrary": "H5P.KolibriLikeGreeting",
+    "embedTypes": ["iframe"], "license": "U",
+    "preloadedDependencies": [
+        {"machineName": "H5P.KolibriLikeGreeting", "majorVersion": "1", "minorVersion": "0"}],
+}
+H5P_LIBRARY_JSON = {
+    "title": "Greeting", "machineName": "H5P.KolibriLikeGreeting", "majorVersion": 1,
+    "minorVersion": 0, "patchVersion": 0, "runnable": 1,
+    "preloadedJs": [{"path": "greeting.js"}], "preloadedCss": [{"path": "greeting.css"}],
+}
+H5P_LIBRARY_SCRIPT = """
+H5P.KolibriLikeGreeting = (function ($) {
+  function Greeting(params) { this.text = params.text; }
+  Greeting.prototype.attach = function ($container) {
+    var clicks = 0;
+    var text = $("<p class='greeting__text'></p>").text(this.text);
+    var button = $("<button type='button' class='greeting__button'>Clicked 0 times</button>");
+    var stored = $("<p class='greeting__storage'></p>");
+    button.on("click", function () {
+      clicks += 1;
+      localStorage.setItem("greeting-clicks", String(clicks));
+      button.text("Clicked " + localStorage.getItem("greeting-clicks") + " times");
+    });
+    try {
+      localStorage.setItem("greeting", "kept");
+      stored.text("storage: " + localStorage.getItem("greeting"));
+    } catch (error) {
+      stored.text("storage: " + error.name);
+    }
+    $container.addClass("greeting").append(text, button, stored);
+  };
+  return Greeting;
+})(H5P.jQuery);
+"""
+H5P_TEXT = "Hello from an H5P package"
+
+
+def h5p_package() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("h5p.json", json.dumps(H5P_JSON))
+        archive.writestr("content/content.json", json.dumps({"text": H5P_TEXT}))
+        folder = "H5P.KolibriLikeGreeting-1.0"
+        archive.writestr(f"{folder}/library.json", json.dumps(H5P_LIBRARY_JSON))
+        archive.writestr(f"{folder}/greeting.js", H5P_LIBRARY_SCRIPT)
+        archive.writestr(f"{folder}/greeting.css", ".greeting__text { font-size: 1.5rem; }")
+    return buffer.getvalue()
+
+
 def build_reader_channel() -> None:
     """Run inside the server (`kolibri-like shell`): the channel with the books."""
     from channels.builder import ChannelSpec, FileSpec, NodeSpec, build_channel
@@ -128,8 +182,10 @@ def build_reader_channel() -> None:
         FileSpec(preset="epub", extension="epub", source=epub_book())])
     broken = NodeSpec(id=BROKEN_BOOK_ID, title="A broken book", kind="document", files=[
         FileSpec(preset="epub", extension="epub", source=broken_book())])
+    activity = NodeSpec(id=H5P_ID, title="Hello H5P", kind="h5p", files=[
+        FileSpec(preset="h5p", extension="h5p", source=h5p_package())])
     build_channel(ChannelSpec(id=CHANNEL_ID, name="Readers", root=NodeSpec(
-        id=ROOT_ID, title="Readers", kind="topic", children=[book, broken])))
+        id=ROOT_ID, title="Readers", kind="topic", children=[book, broken, activity])))
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +274,28 @@ def test_a_broken_epub_says_so_and_offers_the_download(server: ServerProcess) ->
         expect(reader.locator("body")).to_have_attribute("data-state", "error")
         expect(reader.locator("[data-reader-message]")).to_be_visible()
         expect(page.locator(".downloads a[download]")).to_have_count(1)
+
+
+def test_an_h5p_package_plays_in_the_sandbox_without_its_origin(server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{H5P_ID}/")
+        frame_element = page.locator("iframe[data-player-h5p]")
+        src = frame_element.get_attribute("src")
+        assert src is not None and src.startswith(f"{zip_url}/reader/")
+        assert frame_element.get_attribute("sandbox") == "allow-scripts allow-forms"
+        player = page.frame_locator("iframe[data-player-h5p]")
+        expect(player.locator("body")).to_have_attribute("data-state", "ready")
+        expect(player.locator(".greeting__text")).to_have_text(H5P_TEXT)
+        # The package's script runs, in an opaque origin, with storage that works for it.
+        expect(player.locator(".greeting__storage")).to_have_text("storage: kept")
+        player.locator(".greeting__button").click()
+        player.locator(".greeting__button").click()
+        expect(player.locator(".greeting__button")).to_have_text("Clicked 2 times")
+        frame = frame_element.element_handle().content_frame()
+        assert frame is not None and frame.evaluate("self.origin") == "null"
+        assert page.evaluate(
+            "document.querySelector('iframe[data-player-h5p]').contentDocument") is None
+        page.screenshot(path=str(screenshot_path("h5p.png")))
