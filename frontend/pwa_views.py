@@ -33,7 +33,8 @@ ICON_SIZES = (192, 512)
 # Home screens cut longer short names.
 SHORT_NAME_LENGTH = 12
 # Static files the offline page needs; the worker caches them with the page when it installs.
-SHELL_STATIC_FILES = ("frontend/site.css", "frontend/text.js", "frontend/connection.js",
+SHELL_STATIC_FILES = ("frontend/site.css", "frontend/text.js", "frontend/api.js",
+                      "frontend/connection.js",
                       *(f"frontend/icons/icon-{size}.png" for size in ICON_SIZES))
 
 

@@ -15,30 +15,10 @@
   var MAX_ERRORS = 10;
   var ZERO_ID = "00000000-0000-0000-0000-000000000000";
 
-  function csrfToken(form) {
-    var input = form && form.querySelector("[name=csrfmiddlewaretoken]");
-    if (input) {
-      return input.value;
-    }
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var csrfToken = window.KolibriLikeApi.csrfToken;
 
   function api(method, url, token, body) {
-    var options = {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": token }
-    };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
-    });
+    return window.KolibriLikeApi.request(method, url, body, { token: token });
   }
 
   function errorText(data, status) {

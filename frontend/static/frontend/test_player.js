@@ -44,24 +44,7 @@
     return node;
   }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  function api(method, url, body) {
-    var options = { method: method, credentials: "same-origin",
-                    headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
-    });
-  }
+  var api = window.KolibriLikeApi.request;
 
   function say(text, isError) {
     status.textContent = text;

@@ -81,23 +81,10 @@
     return node;
   }
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var csrfToken = window.KolibriLikeApi.csrfToken;
 
   function api(method, url, body, keepalive) {
-    var options = { method: method, credentials: "same-origin", keepalive: !!keepalive,
-                    headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { ok: response.ok, status: response.status, data: data };
-      });
-    });
+    return window.KolibriLikeApi.request(method, url, body, { keepalive: keepalive });
   }
 
   function detailOf(answer) {
