@@ -125,6 +125,12 @@ bench: $(RUN_STAMP)
 	@$(MAKE) --no-print-directory nginx-deps
 	$(BIN)/python -m benchmarks.file_serving
 
+# Scenario 9: 200 simulated learners for 10 minutes with an encode running (MINUTES=2 for less).
+.PHONY: soak
+MINUTES ?= 10
+soak: $(RUN_STAMP)
+	$(BIN)/python -m benchmarks.soak --minutes $(MINUTES)
+
 # Offline installation (README: Installing without internet): dist/wheelhouse/ with the project's
 # and every dependency's wheel for this Python and platform, install-offline.sh, and one .tar.gz.
 .PHONY: wheelhouse
