@@ -64,6 +64,7 @@ def check_channel_database(path: Path, expected_channel_id: str | None = None, *
     connection = open_untrusted(path)
     try:
         _check_integrity(connection, path, full)
+        _check_no_code(connection, path)
         schema = _check_schema(connection, path)
         if not schema.is_current:
             connection.close()
@@ -109,6 +110,18 @@ def _check_integrity(connection: sqlite3.Connection, path: Path, full: bool) -> 
     journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
     if str(journal).lower() == "wal":
         raise InvalidChannelDatabaseError(path, "it is in WAL mode; channel files must not be")
+
+
+def _check_no_code(connection: sqlite3.Connection, path: Path) -> None:
+    """Channel files hold tables and indexes only. A view or trigger is SQL the file's author
+    wrote (it may call functions or never end): refused before anything could run it."""
+    found = connection.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') "
+        "ORDER BY type, name LIMIT 6").fetchall()
+    if found:
+        named = ", ".join(f"{kind} {name!r}" for kind, name in found[:5])
+        raise InvalidChannelDatabaseError(
+            path, f"it defines {named}; a channel file holds tables and indexes only")
 
 
 def _check_schema(connection: sqlite3.Connection, path: Path) -> DetectedSchema:
