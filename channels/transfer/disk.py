@@ -128,8 +128,12 @@ def import_channel_from_disk(channel_id: str, drive: Path | str, *, full_check: 
         try:
             _copy_database(source, candidate, layout, progress or NO_PROGRESS)
             crash_point("import.database_copied")
-            return install_database(candidate, channel_id, source_label=layout.label(),
-                                    created_by=created_by, full_check=full_check)
+            try:
+                return install_database(candidate, channel_id, source_label=layout.label(),
+                                        created_by=created_by, full_check=full_check)
+            except InvalidChannelDatabaseError as error:
+                # Name the drive's file, the one the user can look at, not our temp copy.
+                raise InvalidChannelDatabaseError(source, error.reason) from None
         finally:
             candidate.unlink(missing_ok=True)
             Path(f"{candidate}-journal").unlink(missing_ok=True)
