@@ -35,6 +35,12 @@ CRASH_POINTS: dict[str, str] = {
                                "the database not yet.",
     "export.database_copied": "export: the database's `.partial` on the drive is written, "
                               "synced and read back, not yet renamed into place.",
+    "network.database_downloaded": "importchannel network: the peer's database is downloaded "
+                                   "whole into the temp area's `.part`, not yet checked or "
+                                   "installed.",
+    "network.file_downloaded": "importcontent network: a file is downloaded whole into its "
+                               "`.part` and synced (use `:N` to die at the N-th file), not yet "
+                               "checked or stored.",
     "publish.temp_built": "publish: the channel database is written in the temp area, not yet "
                           "synced.",
     "publish.temp_synced": "publish: the temp channel database is fsynced, not yet installed.",

@@ -6,7 +6,9 @@
 
 Downloads go into `<name>.part` files in the temp area, named by what they hold, so a re-run
 after Ctrl-C, a dropped connection or a reboot continues where it stopped. Every file is
-verified (MD5) as it is stored; a database is checked as one from a drive is.
+verified (MD5) as it is stored; a database is checked as one from a drive is. A write to our
+own disk that fails (full: exit 5; an I/O error: exit 6) removes the `.part` it was writing:
+its bytes are not known to be good.
 
     list_peer_channels("http://192.168.1.10:8000")
     import_channel_from_network(channel_id, "http://192.168.1.10:8000")
@@ -15,7 +17,6 @@ verified (MD5) as it is stored; a database is checked as one from a drive is.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from channels.transfer.base import (
     install_database,
     installed_versions,
     is_newer,
+    local_write_error,
 )
 from channels.transfer.errors import (
     BadTransferArgumentError,
@@ -50,6 +52,7 @@ from channels.transfer.peer_http import (
     normalize_base_url,
 )
 from channels.transfer.selection import FileRef
+from kolibri_like.crashpoints import crash_point
 from routers.ids import is_valid_channel_id
 from storage.batch import StoreBatch
 from storage.files import ChecksumMismatchError
@@ -152,6 +155,7 @@ def import_channel_from_network(channel_id: str, base_url: str, *,
         for attempt in range(2):
             resumed = part.is_file() and part.stat().st_size > 0
             _download_database(url, part, base, progress)
+            crash_point("network.database_downloaded")
             try:
                 result = install_database(part, channel_id, source_label=f"network {base}",
                                           created_by=created_by, full_check=full_check)
@@ -177,10 +181,23 @@ def _download_database(url: str, part: Path, base: str, progress: ProgressSink) 
         progress.update("database", done, done)
 
     try:
-        download(url, part, limit=None, on_bytes=on_bytes, label=_label(base))
+        _download(url, part, limit=None, on_bytes=on_bytes, label=_label(base))
     except PeerFileNotFoundError:
         raise ChannelNotOnSourceError(url.rsplit("/", 1)[-1].split(".")[0], _label(base),
                                       "it stopped serving it") from None
+
+
+def _download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int], None],
+              label: str) -> int:
+    """`download`, where a failure to write our own disk removes the part and its ETag."""
+    try:
+        return download(url, part, limit=limit, on_bytes=on_bytes, label=label)
+    except DiskFullError:
+        discard_part(part)
+        raise
+    except OSError as error:  # the peer's errors are TransferErrors: this is our disk
+        discard_part(part)
+        raise local_write_error(error) from error
 
 
 class PeerFiles:
@@ -198,14 +215,15 @@ class PeerFiles:
         for attempt in range(2):
             resumed = part.is_file() and part.stat().st_size > 0
             try:
-                received += download(url, part, limit=ref.size, on_bytes=on_bytes,
-                                     label=self.label)
+                received += _download(url, part, limit=ref.size, on_bytes=on_bytes,
+                                      label=self.label)
             except PeerFileNotFoundError:
                 discard_part(part)
                 raise FileUnavailableError("not on the peer") from None
             except PeerAnswerError as problem:
                 discard_part(part)
                 raise FileUnavailableError(str(problem)) from None
+            crash_point("network.file_downloaded")
             try:
                 batch.stage(part, ref.extension, expected_checksum=ref.checksum)
             except ChecksumMismatchError:
@@ -214,10 +232,8 @@ class PeerFiles:
                     continue  # the kept part was stale: fetch the whole file once more
                 raise
             except OSError as error:
-                if error.errno == errno.ENOSPC:
-                    discard_part(part)
-                    raise DiskFullError(part.parent) from error
-                raise
+                discard_part(part)
+                raise local_write_error(error) from error
             discard_part(part)
             return received
         raise AssertionError("unreachable: the second attempt returns or raises")

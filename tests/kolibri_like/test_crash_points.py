@@ -270,6 +270,49 @@ def test_an_importcontent_killed_at(point, prepared, copy_home):
     home.run("checkinvariants", "--full")
 
 
+# Import from a peer on the LAN -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def peer(prepared) -> Iterator[str]:
+    """The URL of a running server that serves the demo channel and its files."""
+    prepared["source"].start()
+    yield prepared["source"].url
+    prepared["source"].stop()
+
+
+def test_an_importchannel_network_killed_with_the_database_downloaded(prepared, copy_home,
+                                                                        peer):
+    channel_id = prepared["channel_id"]
+    home = copy_home("blank")
+    home.killed_at("network.database_downloaded", "importchannel", "network", channel_id, peer)
+    home.recover_and_check()
+    assert channel_state(home, channel_id) == ([], [])
+
+    home.run("importchannel", "network", channel_id, peer)
+    assert "already" in home.run("importchannel", "network", channel_id, peer).stdout.lower()
+    assert channel_state(home, channel_id) == ([(1, "available")], [1])
+    assert home.served_version(channel_id) == 1
+    assert not list((home.content_dir / "tmp").glob("network-*"))
+
+
+def test_an_importcontent_network_killed_with_a_file_downloaded(prepared, copy_home, peer):
+    channel_id = prepared["channel_id"]
+    home = copy_home("installed")
+    home.killed_at("network.file_downloaded:3", "importcontent", "network", channel_id, peer)
+    home.recover_and_check()
+    assert home.rows("SELECT state FROM channels_contentimport") == [("interrupted",)]
+
+    home.run("importcontent", "network", channel_id, peer)
+    assert home.rows("SELECT state, files_done FROM channels_contentimport") == [
+        ("done", prepared["files"])]
+    stored = home.rows("SELECT checksum, extension, size FROM storage_storedfile")
+    assert len(stored) == prepared["files"]
+    for checksum, extension, size in stored:
+        assert home.stored_path(checksum, extension).stat().st_size == size
+    assert not list((home.content_dir / "tmp").glob("network-*"))
+    home.run("checkinvariants", "--full")
+
+
 # Export to a drive -------------------------------------------------------------------------
 
 def drive_version(drive: Path, channel_id: str) -> int | None:
