@@ -118,6 +118,34 @@ H5P_PAGE = """<!DOCTYPE html>
 
 READER_PAGES = {"epub": EPUB_PAGE, "h5p": H5P_PAGE}
 
+# Every HTML page of an HTML5 app gets the storage stand-in first (see storage-shim.js):
+# apps run in an opaque origin, where `localStorage` throws, and many would stop there.
+STORAGE_SHIM_TAG = b'<script src="/assets/sandbox/storage-shim.js"></script>'
+_HEAD_TAG = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)
+_HTML_TAG = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?\s*<!doctype[^>]*>", re.IGNORECASE)
+_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+
+
+def with_storage_shim(page: bytes) -> bytes:
+    """The page with STORAGE_SHIM_TAG before its own scripts: right after `<head>`, else
+    after `<html>`, else after the doctype (never before it: that would switch the browser
+    to quirks mode), else at the start.
+
+        >>> with_storage_shim(b"<!DOCTYPE html><html><head><title>x</title>")[:40]
+        b'<!DOCTYPE html><html><head><script src="'
+    """
+    for pattern in (_HEAD_TAG, _HTML_TAG):
+        match = pattern.search(page)
+        if match:
+            return page[:match.end()] + STORAGE_SHIM_TAG + page[match.end():]
+    doctype = _DOCTYPE.match(page)
+    if doctype:
+        at = doctype.end()
+    else:
+        at = len(_BYTE_ORDER_MARK) if page.startswith(_BYTE_ORDER_MARK) else 0
+    return page[:at] + STORAGE_SHIM_TAG + page[at:]
+
 # epub.js lays each chapter out in a frame it must reach into (measure, paginate). Inside an
 # opaque origin that cannot work: a sandboxed page's frames get a new opaque origin each, even
 # `srcdoc` ones. So the EPUB reader, and only it, runs on the sandbox origin itself

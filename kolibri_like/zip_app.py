@@ -6,9 +6,11 @@ main page frames it (`frontend/players/html5.html`, `players/flash.html`) with
 `sandbox="allow-scripts"` (apps also `allow-forms`) and no `allow-same-origin`, and every
 answer here carries a `sandbox` in its Content-Security-Policy too: an app runs in an opaque
 origin even when opened directly, so apps cannot share storage with each other or register a
-service worker that would answer for every other app. The cost: `localStorage` and cookies
-are refused inside an app (Kolibri's renderer sandboxes the same way and stands in for them
-with its "hashi" library; we have no such stand-in yet).
+service worker that would answer for every other app. The cost: the browser refuses
+`localStorage`, `sessionStorage` and cookies inside an app (Kolibri's renderer sandboxes the
+same way and stands in for them with its "hashi" library). Our stand-in: every HTML page of
+an app is served with `frontend/sandbox/storage-shim.js` loaded first, an in-memory Storage
+that lives as long as the page (nothing shared, nothing kept).
 
     GET /zipcontent/<md5>.zip/<member path>   a member of an HTML5 app (`.h5p`, `.epub`
                                               alike); `<md5>.zip/` and `dir/` serve `index.html`
@@ -52,6 +54,7 @@ from kolibri_like.sandbox_pages import (
     READER_PAGES,
     READER_POLICIES,
     asset_path,
+    with_storage_shim,
 )
 from storage.paths import InvalidStorageNameError, storage_name, storage_path
 from storage.ranges import (
@@ -73,6 +76,8 @@ from storage.zip_serving import (
 StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
 
+APP_EXTENSION = "zip"
+SHIM_EDITION = "s1"
 # An .epub is a zip too: its reader page asks for the book's files one by one.
 ZIP_EXTENSIONS = frozenset({"zip", "h5p", "epub"})
 FLASH_EXTENSION = "swf"
@@ -199,6 +204,11 @@ def serve_zip_member(environ: dict[str, Any], start_response: StartResponse, che
     except InvalidStorageNameError:
         return _text(start_response, environ, "404 Not Found", "No such content.")
     etag = f'"{checksum}-{hashlib.md5(member.encode()).hexdigest()[:16]}"'
+    # An app's HTML pages get the storage stand-in; their ETag says which edition they got.
+    shimmed = extension == APP_EXTENSION and (
+        member == "" or member.endswith("/") or _is_html(member))
+    if shimmed:
+        etag = etag[:-1] + f'-{SHIM_EDITION}"'
     if _not_modified(environ, etag):
         return _answer(start_response, "304 Not Modified",
                        [("ETag", etag), ("Cache-Control", IMMUTABLE_CACHE)], [b""], environ)
@@ -218,6 +228,14 @@ def serve_zip_member(environ: dict[str, Any], start_response: StartResponse, che
         return _text(start_response, environ, "500 Internal Server Error",
                      f"This app's archive is damaged ({error}); an admin can run "
                      f"`kolibri-like verifystorage --repair`.")
+    if shimmed and _is_html(opened.name) and opened.body.preloaded is not None:
+        # Pages up to MEMORY_READ_LIMIT are already read (and CRC-checked); a larger one
+        # streams as it is. A page is answered whole: byte ranges of HTML are not worth it.
+        page = with_storage_shim(opened.body.preloaded)
+        opened.body.close()
+        headers = [("Content-Type", member_content_type(opened.name)), ("ETag", etag),
+                   ("Cache-Control", IMMUTABLE_CACHE), ("Content-Length", str(len(page)))]
+        return _answer(start_response, "200 OK", headers, [page], environ)
     headers = [("Content-Type", member_content_type(opened.name)), ("ETag", etag),
                ("Cache-Control", IMMUTABLE_CACHE), ("Accept-Ranges", "bytes")]
     decision = None
@@ -236,6 +254,10 @@ def serve_zip_member(environ: dict[str, Any], start_response: StartResponse, che
         return _answer(start_response, "206 Partial Content", headers, opened.body, environ)
     headers.append(("Content-Length", str(opened.size)))
     return _answer(start_response, "200 OK", headers, opened.body, environ)
+
+
+def _is_html(name: str) -> bool:
+    return member_content_type(name).startswith("text/html")
 
 
 def serve_flash(environ: dict[str, Any], start_response: StartResponse, checksum: str,

@@ -14,6 +14,7 @@ import pytest
 from django.test import RequestFactory
 
 from kolibri_like import zip_app
+from kolibri_like.sandbox_pages import with_storage_shim
 from storage import zip_serving
 from storage.zip_serving import (
     DamagedZipArchiveError,
@@ -344,14 +345,16 @@ def test_the_app_redirects_to_folders_and_serves_their_index(place_in_storage) -
     base = f"/zipcontent/{stored.checksum}.zip"
     status, headers, _body = call_app(base)
     assert status.startswith("301") and headers["location"] == base + "/"
-    assert call_app(base + "/")[2] == APP_FILES["index.html"]
+    # An app's pages come with the storage stand-in first (kolibri_like/sandbox_pages.py).
+    assert call_app(base + "/")[2] == with_storage_shim(APP_FILES["index.html"])
     status, headers, _body = call_app(base + "/games")
     assert status.startswith("301") and headers["location"] == base + "/games/"
-    assert call_app(base + "/games/")[2] == APP_FILES["games/index.html"]
+    assert call_app(base + "/games/")[2] == with_storage_shim(APP_FILES["games/index.html"])
     unicode = place_in_storage(make_zip({"jeux/café/index.html": b"cafe"}), "zip")
     status, headers, _body = call_app(f"/zipcontent/{unicode.checksum}.zip/jeux/café")
     assert headers["location"] == f"/zipcontent/{unicode.checksum}.zip/jeux/caf%C3%A9/"
-    assert call_app(f"/zipcontent/{unicode.checksum}.zip/jeux/café/")[2] == b"cafe"
+    assert call_app(f"/zipcontent/{unicode.checksum}.zip/jeux/café/")[2] == with_storage_shim(
+        b"cafe")
 
 
 @pytest.mark.parametrize("member", ["../../../../etc/passwd", "..%2Findex.html", "/index.html",
@@ -380,7 +383,7 @@ def test_the_app_serves_no_other_kind_and_no_other_method(place_in_storage) -> N
     status, headers, body = call_app(f"/zipcontent/{stored.checksum}.zip/index.html",
                                      method="HEAD")
     assert status == "200 OK" and body == b""
-    assert headers["content-length"] == str(len(APP_FILES["index.html"]))
+    assert headers["content-length"] == str(len(with_storage_shim(APP_FILES["index.html"])))
 
 
 def test_the_app_plays_flash_through_ruffle_from_its_own_origin(place_in_storage) -> None:
@@ -486,7 +489,7 @@ def test_with_https_the_sandbox_origin_is_https_too(settings, place_in_storage,
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=5, context=trusting) as answer:
-                    assert answer.read() == APP_FILES["index.html"]
+                    assert answer.read() == with_storage_shim(APP_FILES["index.html"])
                 break
             except (ConnectionError, urllib.error.URLError):
                 if time.monotonic() > deadline:
