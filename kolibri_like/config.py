@@ -137,6 +137,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 help="empty: soffice or libreoffice on PATH (documents get a PDF copy)"),
     SettingSpec("CONVERT_TIMEOUT_SECONDS", parse_positive_int, lambda s: 300,
                 help="longest one document-to-PDF conversion may run"),
+    SettingSpec("CERTIFICATE_RENDER_TIMEOUT_SECONDS", parse_positive_int, lambda s: 60,
+                help="longest one certificate PDF may take to render; past it the render "
+                     "is stopped and retried later"),
     SettingSpec("CONTENT_DB_CONNECTIONS_PER_THREAD", parse_positive_int, lambda s: 64,
                 help="channel databases each server thread keeps open"),
     SettingSpec("KOLIBRI_LIKE_ADMIN_USERNAME", parse_text, lambda s: ""),

@@ -54,6 +54,8 @@ SOFFICE_BINARY: str = CONFIG.values["SOFFICE_BINARY"]
 MEDIA_MEMORY_LIMIT: int = CONFIG.values["MEDIA_MEMORY_LIMIT"]
 MEDIA_CPU_LIMIT_SECONDS: int = CONFIG.values["MEDIA_CPU_LIMIT_SECONDS"]
 MEDIA_FILE_SIZE_LIMIT: int = CONFIG.values["MEDIA_FILE_SIZE_LIMIT"]
+# The certificate PDF renders in a process of its own, killed past this (learning/certificate_pdf.py).
+CERTIFICATE_RENDER_TIMEOUT_SECONDS: int = CONFIG.values["CERTIFICATE_RENDER_TIMEOUT_SECONDS"]
 CONVERT_TIMEOUT_SECONDS: int = CONFIG.values["CONVERT_TIMEOUT_SECONDS"]
 CONTENT_DB_CONNECTIONS_PER_THREAD = CONFIG.content_db_connections_per_thread
 # Who decides whether a channel's file may be served (registered and checked); routers/ asks it

@@ -118,7 +118,8 @@ def render_certificate(certificate_id: str, verify_base_url: str = "") -> str:
         version=certificate.version, version_label=certificate.version_label,
         issued_on=timezone.localdate(certificate.issued_at), server_name=certificate.server_name,
         code=certificate.code,
-        verify_url=certificate.verify_url or verify_url(verify_base_url, certificate.code))
+        verify_url=certificate.verify_url or verify_url(verify_base_url, certificate.code),
+        language=certificate.language)
     try:
         checksum, size, path = store_certificate_pdf(str(certificate.id),
                                                      render_certificate_pdf(text))

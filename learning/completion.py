@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import translation
 
 from channels.models import Channel
 from channels.selectors import is_channel_servable
 from content.constants import EXERCISE, VIDEO
 from content.models import ChannelMetadata, ContentNode
+from learning.certificate_pdf import certificate_language
 from learning.certificates import verify_url
 from learning.models import Certificate, CourseCompletion, NodeProgress
 from routers.context import using_content_database
@@ -119,7 +121,8 @@ def issue_certificate(user, requirements: CourseRequirements, *,
                     version_label=(channel.version_label if channel else "")[:200],
                     learner_name=learner_display_name(user),
                     server_name=str(settings.SERVER_NAME)[:200], code=code,
-                    verify_url=verify_url(verify_base_url, code))
+                    verify_url=verify_url(verify_base_url, code),
+                    language=certificate_language(translation.get_language()))
         except IntegrityError:
             winner = Certificate.objects.filter(user=user,
                                                 channel_id=requirements.channel_id).first()

@@ -116,6 +116,8 @@ class Certificate(models.Model):
     # The address printed and put in the QR code, fixed at issue time from the address the
     # learner used (a re-render after a failure prints the same one).
     verify_url = models.CharField(max_length=300, blank=True)
+    # The interface language the learner used when the course was completed: the PDF is in it.
+    language = models.CharField(max_length=8, default="en")
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     # MD5 and size of the rendered PDF in the private store.
     checksum = models.CharField(max_length=32, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import unicodedata
 
 import pypdf
 import pytest
@@ -26,6 +27,13 @@ def text(**overrides) -> CertificateText:
               "code": "ABCDEFGHJKMNPQRS",
               "verify_url": "http://10.0.0.2:8000/certificates/verify/ABCDEFGHJKMNPQRS/"}
     return CertificateText(**{**values, **overrides})
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The page's text with line breaks as spaces (a long name wraps), Arabic presentation
+    forms (what the shaper draws) back to letters."""
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    return " ".join(unicodedata.normalize("NFKC", page).split())
 
 
 @pytest.mark.parametrize("uri", [
@@ -58,7 +66,7 @@ def test_a_template_asking_for_a_url_fails_instead_of_fetching(monkeypatch):
 def test_names_are_printed_as_text_never_as_markup():
     name = '<img src="/etc/passwd"> Ada & <b>Bob</b>'
     pdf = render_certificate_pdf(text(learner_name=name))
-    assert name in pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert name in pdf_text(pdf)
 
 
 def test_the_qr_code_is_a_png_of_the_verify_url():
@@ -76,3 +84,30 @@ def test_the_verify_url_uses_the_address_the_learner_used(settings):
     assert verify_url("", "ABC") == "http://school.lan/certificates/verify/ABC/"
     assert verify_url("javascript:alert(1)//", "ABC") == (
         "http://school.lan/certificates/verify/ABC/")
+
+
+def test_the_certificate_is_in_the_learners_language():
+    french = pdf_text(render_certificate_pdf(text(language="fr", version_label="printemps")))
+    assert "Certificat de réussite" in french and "a terminé le cours" in french
+    assert "version 3 (printemps), le 1 mars 2026" in french
+    assert "Code de vérification" in french and "ou scannez le code." in french
+    assert "Certificate of completion" not in french and "has completed" not in french
+
+    english = pdf_text(render_certificate_pdf(text(language="de")))  # not one of ours
+    assert "Certificate of completion" in english and "version 3, on 1 March 2026" in english
+
+
+def test_the_arabic_certificate_is_right_to_left_with_arabic_glyphs():
+    html = certificate_pdf.render_certificate_html(text(language="ar"))
+    assert '<html lang="ar" dir="rtl">' in html
+    arabic = pdf_text(render_certificate_pdf(text(language="ar", learner_name="ليلى")))
+    # Letters only come back from the PDF if the embedded font has their glyphs.
+    for words in ("شهادة إتمام", "تشهد هذه الوثيقة بأن", "أكمل الدورة", "ليلى", "رمز التحقق"):
+        assert words in arabic
+    assert "Certificate of completion" not in arabic
+
+
+def test_the_fonts_are_our_own_static_files():
+    for name in certificate_pdf.FONT_ASSETS.values():
+        found = link_callback(f"/static/{name}")
+        assert found.endswith(f"learning/static/{name}")
