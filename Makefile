@@ -112,10 +112,16 @@ bench-quick: $(RUN_STAMP)
 	@$(MAKE) --no-print-directory nginx-deps
 	$(BIN)/python -m benchmarks.file_serving --quick
 
-bench: $(RUN_STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(PIP_INSTALL) -e '.[bench]' $(EDITABLE)
+	touch $@
+
+bench: $(RUN_STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.revert
 	$(BIN)/python -m benchmarks.content_api
 	$(BIN)/python -m benchmarks.routing_cost
+	$(BIN)/python -m benchmarks.server_choice
 	$(BIN)/python -m benchmarks.many_channels
 	$(BIN)/python -m benchmarks.search
 	$(BIN)/python -m benchmarks.import_disk
