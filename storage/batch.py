@@ -117,6 +117,17 @@ class StoreBatch:
         self._bytes += staged.size
         return staged
 
+    def staged_file(self, checksum: str) -> StagedFile | None:
+        """The file staged under `checksum`, not stored yet (for checks of its content)."""
+        return self._staged.get(checksum)
+
+    def unstage(self, checksum: str) -> None:
+        """Drop a staged file that a check of its content refused: it is never stored."""
+        staged = self._staged.pop(checksum, None)
+        if staged is not None:
+            staged.temp_path.unlink(missing_ok=True)
+            self._bytes -= staged.size
+
     def commit(self) -> BatchOutcome:
         """Store and register every staged file (steps 1-4 of the module doc)."""
         from storage.gc import store_write_lock  # the collector imports storage.files
