@@ -31,6 +31,7 @@ from django.conf import settings
 from channels.checks import OlderSchemaError, check_channel_database
 from channels.models import Channel, ChannelVersion
 from channels.normalise import normalised_copy
+from channels.transfer.content_checks import refuse_unsafe_content
 from channels.transfer.drives import free_space
 from channels.transfer.errors import (
     DestinationWriteError,
@@ -230,6 +231,7 @@ def copy_files(result: ContentImportResult, files: list[FileRef], source: FileSt
         for ref in to_copy:
             try:
                 result.bytes_copied += source.store(ref, on_bytes, batch)
+                refuse_unsafe_content(ref, result.channel_id, batch)
             except FileUnavailableError as problem:
                 result.failures.append(FileFailure(ref.checksum, ref.extension, str(problem)))
             except ChecksumMismatchError as problem:
