@@ -27,6 +27,7 @@ How it stays consistent:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -90,6 +91,22 @@ class EncodeError(Exception):
     """The upload is not a video ffmpeg can encode; the message says why (bad input: 4)."""
 
     exit_code = 4
+
+
+class EncodeStorageError(Exception):
+    """This server's disk failed while the encode stored its outputs: not the video's fault,
+    so the sentence says what the admin must do (full: 5, any other I/O error: 6)."""
+
+    def __init__(self, error: OSError) -> None:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            self.exit_code = 5
+            super().__init__("The server's disk is full, so this video's encoded copies could "
+                             "not be stored: ask the admin to free space, then upload it again.")
+        else:
+            self.exit_code = 6
+            super().__init__(f"The server could not write this video's encoded copies to its "
+                             f"disk ({error.strerror}): ask the admin to check the disk, then "
+                             f"upload it again.")
 
 
 VIDEO_JOBS = FileJobKind(
@@ -225,9 +242,12 @@ def _pinned(source: Path, work: Path) -> Path:
 
 
 def _as_encode_error(error: Exception, source: Path) -> Exception:
-    """ffmpeg's failures (bad media, the time limit) as an EncodeError for the author."""
+    """ffmpeg's failures (bad media, the time limit) as an EncodeError for the author; our
+    disk's as an EncodeStorageError."""
     if isinstance(error, FFmpegError):
         return EncodeError(_without_paths(str(error), source))
+    if isinstance(error, OSError):
+        return EncodeStorageError(error)
     return error
 
 
