@@ -27,6 +27,7 @@ ROOT_ID = "5eade000000000000000000000000001"
 BOOK_ID = "5eade000000000000000000000000002"
 H5P_ID = "5eade000000000000000000000000003"
 BROKEN_BOOK_ID = "5eade000000000000000000000000004"
+INCOMPLETE_H5P_ID = "5eade000000000000000000000000005"
 
 # epub.js asks every book for Apple's optional display options; most books have none.
 DISPLAY_OPTIONS = ("GET", r"/zipcontent/[0-9a-f]{32}\.epub/META-INF/"
@@ -174,6 +175,15 @@ def h5p_package() -> bytes:
     return buffer.getvalue()
 
 
+def h5p_package_without_its_library() -> bytes:
+    """What h5p.org exports for servers that have the libraries: h5p.json and content only."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h5p.json", json.dumps(H5P_JSON))
+        archive.writestr("content/content.json", json.dumps({"text": H5P_TEXT}))
+    return buffer.getvalue()
+
+
 def build_reader_channel() -> None:
     """Run inside the server (`kolibri-like shell`): the channel with the books."""
     from channels.builder import ChannelSpec, FileSpec, NodeSpec, build_channel
@@ -184,8 +194,12 @@ def build_reader_channel() -> None:
         FileSpec(preset="epub", extension="epub", source=broken_book())])
     activity = NodeSpec(id=H5P_ID, title="Hello H5P", kind="h5p", files=[
         FileSpec(preset="h5p", extension="h5p", source=h5p_package())])
+    incomplete = NodeSpec(id=INCOMPLETE_H5P_ID, title="An H5P without its library", kind="h5p",
+                          files=[FileSpec(preset="h5p", extension="h5p",
+                                          source=h5p_package_without_its_library())])
     build_channel(ChannelSpec(id=CHANNEL_ID, name="Readers", root=NodeSpec(
-        id=ROOT_ID, title="Readers", kind="topic", children=[book, broken, activity])))
+        id=ROOT_ID, title="Readers", kind="topic",
+        children=[book, broken, activity, incomplete])))
 
 
 @pytest.fixture(scope="module")
@@ -299,3 +313,20 @@ def test_an_h5p_package_plays_in_the_sandbox_without_its_origin(server: ServerPr
         assert page.evaluate(
             "document.querySelector('iframe[data-player-h5p]').contentDocument") is None
         page.screenshot(path=str(screenshot_path("h5p.png")))
+
+
+def test_an_h5p_package_without_its_library_says_so_and_offers_the_download(
+        server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    allow = [("GET", r"/zipcontent/[0-9a-f]{32}\.h5p/H5P\.KolibriLikeGreeting(-1\.0)?/"
+                     r"library\.json", 404)]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
+                      allow=allow) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{INCOMPLETE_H5P_ID}/")
+        player = page.frame_locator("iframe[data-player-h5p]")
+        expect(player.locator("body")).to_have_attribute("data-state", "error")
+        expect(player.locator("[data-reader-message]")).to_have_text(
+            "This H5P activity cannot be played here. Use the download link below the player.")
+        expect(page.locator(".downloads a[download][href$='.h5p']")).to_have_count(1)

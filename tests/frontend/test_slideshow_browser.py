@@ -23,6 +23,7 @@ WAIT_MS = 30_000
 CHANNEL_ID = "511de000000000000000000000000000"
 ROOT_ID = "511de000000000000000000000000001"
 SLIDESHOW_ID = "511de000000000000000000000000002"
+EMPTY_SLIDESHOW_ID = "511de000000000000000000000000003"
 COLOURS = {"red": (200, 30, 30), "green": (30, 160, 60), "blue": (30, 60, 200)}
 # Shown in this order (sort_order), whatever the order of the files and the manifest.
 CAPTIONS = {"blue": "First: the sky", "red": "Second: a <b>brick</b> wall",
@@ -63,8 +64,11 @@ def build_slideshow_channel() -> None:
         *[FileSpec(preset="slideshow_image", extension="png", source=png(colour))
           for colour in ("green", "red", "blue")],
         FileSpec(preset="slideshow_manifest", extension="json", source=manifest())])
+    # A manifest that is not JSON, and no image: nothing to show.
+    empty = NodeSpec(id=EMPTY_SLIDESHOW_ID, title="No slides", kind="slideshow", files=[
+        FileSpec(preset="slideshow_manifest", extension="json", source=b"{not json")])
     build_channel(ChannelSpec(id=CHANNEL_ID, name="Slides", root=NodeSpec(
-        id=ROOT_ID, title="Slides", kind="topic", children=[slideshow])))
+        id=ROOT_ID, title="Slides", kind="topic", children=[slideshow, empty])))
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +126,14 @@ def test_a_slideshow_shows_its_slides_in_order_with_captions(server: ServerProce
         expect_slide("green", 3)
         # Every image can be downloaded too.
         expect(page.locator(".downloads a[download][href$='.png']")).to_have_count(3)
+
+
+def test_a_slideshow_with_nothing_to_show_says_so_and_offers_the_download(
+        server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    with watched_page(server.url, wait_ms=WAIT_MS) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{EMPTY_SLIDESHOW_ID}/")
+        expect(page.locator("[data-player-slideshow]")).to_have_attribute("data-state", "error")
+        expect(page.locator("[data-slideshow-error]")).to_be_visible()
+        expect(page.locator(".downloads a[download]")).to_have_count(1)
