@@ -7,6 +7,8 @@ what was served, pass `checkinvariants`, and complete when run again without the
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,21 @@ def test_an_exportchannel_meeting(fault, exit_code, says, prepared, copy_home, t
     assert [name for name in drive_files(drive) if "/databases/" in name] == []
     home.run("exportchannel", channel_id, str(drive))
     assert list(drive_files(drive)) == [f"KOLIBRI_DATA/content/databases/{channel_id}.sqlite3"]
+
+
+def test_an_export_never_lists_in_the_manifest_a_node_whose_file_it_could_not_copy(
+        prepared, copy_home, tmp_path):
+    channel_id = prepared["channel_id"]
+    database = prepared["drive"] / "KOLIBRI_DATA" / "content" / "databases" / \
+        f"{channel_id}.sqlite3"
+    home = copy_home("installed")
+    checksum, extension, _size = home.stored()[0]
+    damaged = home.stored_path(checksum, extension)
+    damaged.write_bytes(damaged.read_bytes()[::-1])
+    drive = tmp_path / "usb"
+    drive.mkdir()
+    failed = home.run("exportcontent", channel_id, str(drive), check=False)
+    assert failed.returncode == 4 and "verifystorage --repair" in failed.stderr, failed.stderr
+    manifest = json.loads((drive / "KOLIBRI_DATA" / "content" / "manifest.json").read_text())
+    assert manifest["channels"][0]["include_node_ids"]  # the rest of the channel is listed
+    assert manifest_claims_missing(drive, database) == []
