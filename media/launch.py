@@ -38,7 +38,7 @@ from media import rlimit_exec
 DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 DEFAULT_CPU_LIMIT_SECONDS = 12 * 60 * 60
 DEFAULT_FILE_SIZE_LIMIT = 16 * 1024**3
-WAIT_POLL_SECONDS = (0.01, 0.2)
+WAIT_POLL_SECONDS = (0.005, 0.05)
 # What a tool prints when an allocation failed (ffmpeg's AVERROR(ENOMEM), x264, libvpx, a
 # thread whose stack could not be mapped, C++ and Python runtimes).
 _OUT_OF_MEMORY_WORDS = ("cannot allocate memory", "malloc of size", "memory allocation error",
