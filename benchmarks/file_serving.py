@@ -13,6 +13,10 @@
    answer checked against the file, bounded in time and count.
 4. Print and record MiB/s, req/s, p50/p99 and errors (median of the rounds with min and max), the
    ratio server / nginx; goal >= 50% of nginx's throughput and 0 errors at 200 clients.
+
+`--gunicorn` adds gunicorn as benchmarks.server_choice runs it (gthread, 2 processes of 8
+threads; it sends file bodies with sendfile), when it is importable (the `bench` extra, or
+PYTHONPATH): the file-serving half of the measurement behind the production server's choice.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,6 +39,7 @@ RANGE_BYTES = 1024 * 1024
 CLIENT_PROCESSES = 2
 MAX_REQUESTS_PER_RUN = 100_000
 WRITE_CHUNK = 4 * 1024 * 1024
+GUNICORN_ROW = "gunicorn gthread 2x8 (not used)"
 
 
 def build_video_channel(size_bytes: int) -> tuple[str, Path]:
@@ -120,6 +126,22 @@ def drive(port: int, pid: int, url_path: str, stored: Path, concurrency: int, se
     }
 
 
+def start_gunicorn(env: dict[str, str], home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    from benchmarks.content_api import wait_for
+    from benchmarks.server_choice import GUNICORN_THREADS, GUNICORN_WORKERS
+    from tests.servers import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
+         "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
+         "--worker-connections", "1000", "--bind", f"127.0.0.1:{port}",
+         "kolibri_like.wsgi:application"], env=env, stdout=subprocess.DEVNULL,
+        stderr=open(home / "gunicorn.log", "wb"), start_new_session=True)
+    wait_for(f"http://127.0.0.1:{port}/api/channels/", seconds=60)
+    return process, port
+
+
 def spread(values: list[float], digits: int = 0) -> str:
     median = statistics.median(values)
     if len(values) == 1:
@@ -134,13 +156,15 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--gunicorn", action="store_true",
+                        help="also measure gunicorn (gthread), if importable")
     arguments = parser.parse_args()
     size_mb = arguments.size_mb or (30 if arguments.quick else 100)
     seconds = arguments.seconds or (3.0 if arguments.quick else 8.0)
     rounds = arguments.rounds or (1 if arguments.quick else 3)
 
     home = use_throwaway_home()
-    server = nginx = None
+    server = nginx = gunicorn = None
     try:
         import django
 
@@ -161,11 +185,15 @@ def main() -> None:
         nginx = NginxProcess(home / "nginx", upstream_port=server.port,
                              storage_dir=Path(settings.CONTENT_STORAGE_DIR)).start()
         stored.read_bytes()  # in the page cache for both, as a video many learners watch
+        if arguments.gunicorn:
+            gunicorn, gunicorn_port = start_gunicorn(server.env, home)
 
         figures: dict[tuple[str, int], list[dict[str, float]]] = {}
         assert nginx.process is not None and server.process is not None
         targets = {"nginx (sendfile)": (nginx.port, nginx.process.pid),
                    "kolibri-like start": (server.port, server.process.pid)}
+        if gunicorn is not None:
+            targets[GUNICORN_ROW] = (gunicorn_port, gunicorn.pid)
         for concurrency in CONCURRENCIES:
             for round_number in range(rounds):
                 order = list(targets.items())
@@ -210,9 +238,19 @@ def main() -> None:
             f"{'met' if min(ratios.values()) >= 0.5 else 'NOT met'} "
             f"(lowest {min(ratios.values()):.2f}); 0 errors at 200 clients: "
             f"{'met' if errors_at_200 == 0 else f'NOT met ({errors_at_200} errors)'}"]
+        if gunicorn is not None:
+            lines.append("gunicorn / nginx: " + ", ".join(
+                f"c={concurrency}: " + format(statistics.median(
+                    run["mibs"] for run in figures[(GUNICORN_ROW, concurrency)])
+                    / statistics.median(run["mibs"] for run in figures[("nginx (sendfile)",
+                                                                         concurrency)]), ".2f")
+                for concurrency in CONCURRENCIES))
         print("\n".join(lines))
         record_result("file_serving", "Scenario 3: serving content files", lines)
     finally:
+        if gunicorn is not None:
+            os.killpg(gunicorn.pid, signal.SIGTERM)
+            gunicorn.wait(timeout=30)
         if nginx is not None:
             nginx.stop()
         if server is not None:

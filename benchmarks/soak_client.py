@@ -8,8 +8,9 @@ a few seconds apart), take the test (its questions, a pause, an attempt), look a
 with a pause between actions. Every answer is checked (status, and the bytes of a video range
 against the file); anything else counts as an error.
 
-Reads one JSON job on stdin, writes one JSON result on stdout: latencies (ms) per kind of
-request, error counts per kind and the first few error messages.
+Reads one JSON job on stdin, writes one JSON result on stdout: per kind of request, each
+answer's [seconds since the start, latency in ms]; error counts per kind and the first few
+error messages.
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.started = time.perf_counter()
+        self.latencies: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.messages: list[str] = []
 
     def ok(self, kind: str, started: float) -> None:
-        elapsed = (time.perf_counter() - started) * 1000
+        now = time.perf_counter()
         with self.lock:
-            self.latencies[kind].append(elapsed)
+            self.latencies[kind].append((round(now - self.started, 2),
+                                         round((now - started) * 1000, 2)))
 
     def error(self, kind: str, message: str) -> None:
         with self.lock:

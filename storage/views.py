@@ -155,7 +155,9 @@ class FileRange:
     Positions are relative to the range, so a reader that seeks to the end and back (Django's
     FileResponse for Content-Length, waitress's file wrapper for what is left to send) sees a
     file of `length` bytes and can never read past it. Reads use `os.pread` at the absolute
-    offset, so nothing depends on the underlying file's own position. `close()` closes `file`.
+    offset. The underlying file is left at `start` and `fileno()` gives it, for a server that
+    sends with sendfile from the descriptor's position for Content-Length bytes (gunicorn).
+    `close()` closes `file`.
 
     waitress reads each block twice: once to send it, then again, after a seek back, only to
     learn how far to skip. The last block read is kept, and a read inside it is answered from
@@ -168,6 +170,7 @@ class FileRange:
         self.length = length
         self.position = 0
         self._descriptor = file.fileno()
+        file.seek(start)
         self._last = memoryview(b"")
         self._last_position = 0
 
@@ -197,6 +200,9 @@ class FileRange:
 
     def seekable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        return self._descriptor
 
     def close(self) -> None:
         self._last = memoryview(b"")
