@@ -94,6 +94,13 @@ class UploadDiskFullError(AuthoringError):
     exit_code = 5
 
 
+class UploadWriteError(AuthoringError):
+    """The disk failed (not full) while bytes arrived: what was confirmed is kept."""
+
+    http_status = 500
+    exit_code = 6
+
+
 class UploadBusyError(AuthoringError):
     """Another request is writing this upload right now (tus clients retry a 423)."""
 

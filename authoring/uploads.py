@@ -60,6 +60,7 @@ from authoring.errors import (
     UploadRejectedError,
     UploadTooLargeError,
     UnsafeArchiveError,
+    UploadWriteError,
 )
 from authoring.filetypes import (
     SIGNATURE_BYTES,
@@ -160,7 +161,9 @@ def _disk_error(error: OSError) -> Exception:
         return UploadDiskFullError(
             "The server's disk is full, so the upload cannot continue. What arrived so far is "
             "kept: ask the admin to free space, then resume the upload.")
-    return error
+    return UploadWriteError(
+        f"The server could not write the upload to its disk ({error.strerror}). What arrived "
+        "before is kept: ask the admin to check the disk, then resume the upload.")
 
 
 # Append ------------------------------------------------------------------------------------

@@ -130,3 +130,29 @@ def test_a_full_disk_when_an_upload_is_stored_answers_507_and_completes_later(pr
     home.stop()
     assert partial_uploads(home) == {}
     home.run("checkinvariants", "--full")
+
+
+def test_a_failing_disk_mid_upload_answers_500_with_a_sentence_and_the_upload_resumes(
+        prepared, copy_home):
+    draft = prepared["draft"]
+    home = copy_home("drafted")
+    session, data = session_for(draft), body(250)
+    plain = start_with_fault(home, f"write:2:EIO:{home.content_dir}/uploads/")
+    url = create_tus(session, home, draft["draft"], data, "notes.pdf")
+    assert patch(session, url, data, 0).status_code == 204
+    failed = patch(session, url, data, CHUNK)
+    assert failed.status_code == 500 and "could not write the upload to its disk" in \
+        failed.json()["detail"], failed.text
+    assert home.injected() and offset_of(session, url) == CHUNK
+
+    restart_without_fault(home, plain)
+    offset = offset_of(session, url)
+    while offset < len(data):
+        sent = patch(session, url, data, offset)
+        assert sent.status_code == 204, sent.text
+        offset = int(sent.headers["Upload-Offset"])
+    shown = session.get(url, timeout=30).json()
+    assert shown["state"] == "Finished" and shown["checksum"] == hashlib.md5(data).hexdigest()
+    home.stop()
+    assert partial_uploads(home) == {} and home.temp_leftovers() == []
+    home.run("checkinvariants", "--full")
