@@ -28,6 +28,7 @@ BOOK_ID = "5eade000000000000000000000000002"
 H5P_ID = "5eade000000000000000000000000003"
 BROKEN_BOOK_ID = "5eade000000000000000000000000004"
 INCOMPLETE_H5P_ID = "5eade000000000000000000000000005"
+LEARNER = ("rosa", "rosa-reads-42")
 
 # epub.js asks every book for Apple's optional display options; most books have none.
 DISPLAY_OPTIONS = ("GET", r"/zipcontent/[0-9a-f]{32}\.epub/META-INF/"
@@ -123,8 +124,8 @@ def broken_book() -> bytes:
 
 
 # A content type library of the test's own: the .h5p carries it, as packages made for
-# players without an H5P server do. It renders its text, counts clicks, and uses
-# localStorage (as H5P's core and many content types do).
+# players without an H5P server do. It renders its text, counts clicks, uses localStorage
+# (as H5P's core and many content types do), and says it is completed after two clicks.
 H5P_JSON = {
     "title": "Hello H5P", "language": "en", "mainLibrary": "H5P.KolibriLikeGreeting",
     "embedTypes": ["iframe"], "license": "U",
@@ -137,9 +138,16 @@ H5P_LIBRARY_JSON = {
     "preloadedJs": [{"path": "greeting.js"}], "preloadedCss": [{"path": "greeting.css"}],
 }
 H5P_LIBRARY_SCRIPT = """
-H5P.KolibriLikeGreeting = (function ($) {
-  function Greeting(params) { this.text = params.text; }
+H5P.KolibriLikeGreeting = (function ($, EventDispatcher) {
+  function Greeting(params, contentId) {
+    EventDispatcher.call(this);
+    this.text = params.text;
+    this.contentId = contentId;
+  }
+  Greeting.prototype = Object.create(EventDispatcher.prototype);
+  Greeting.prototype.constructor = Greeting;
   Greeting.prototype.attach = function ($container) {
+    var self = this;
     var clicks = 0;
     var text = $("<p class='greeting__text'></p>").text(this.text);
     var button = $("<button type='button' class='greeting__button'>Clicked 0 times</button>");
@@ -148,6 +156,7 @@ H5P.KolibriLikeGreeting = (function ($) {
       clicks += 1;
       localStorage.setItem("greeting-clicks", String(clicks));
       button.text("Clicked " + localStorage.getItem("greeting-clicks") + " times");
+      if (clicks === 2) { self.triggerXAPICompleted(2, 2); }  // done after two clicks
     });
     try {
       localStorage.setItem("greeting", "kept");
@@ -158,7 +167,7 @@ H5P.KolibriLikeGreeting = (function ($) {
     $container.addClass("greeting").append(text, button, stored);
   };
   return Greeting;
-})(H5P.jQuery);
+})(H5P.jQuery, H5P.EventDispatcher);
 """
 H5P_TEXT = "Hello from an H5P package"
 
@@ -216,6 +225,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server.run_command("shell", "-c", (
         "from tests.frontend.test_reader_browser import build_reader_channel; "
         "build_reader_channel()"))
+    server.run_command("shell", "-c", (
+        "from accounts.models import User; "
+        f"User.objects.create_user({LEARNER[0]!r}, password={LEARNER[1]!r}, role='learner')"))
     with server:
         yield server
 
@@ -312,7 +324,37 @@ def test_an_h5p_package_plays_in_the_sandbox_without_its_origin(server: ServerPr
         assert frame is not None and frame.evaluate("self.origin") == "null"
         assert page.evaluate(
             "document.querySelector('iframe[data-player-h5p]').contentDocument") is None
+        expect(player.locator("body")).to_have_attribute("data-finished", "completed")
         page.screenshot(path=str(screenshot_path("h5p.png")))
+
+
+def sign_in(page, server: ServerProcess) -> None:
+    page.goto(f"{server.url}/login/?next=/")
+    page.fill("#id_username", LEARNER[0])
+    page.fill("#id_password", LEARNER[1])
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
+def test_a_finished_h5p_activity_counts_for_the_learner(server: ServerProcess) -> None:
+    """The activity's own "completed" travels from the sandbox to the learner's progress."""
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
+        sign_in(page, server)
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{H5P_ID}/")
+        player = page.frame_locator("iframe[data-player-h5p]")
+        expect(player.locator("body")).to_have_attribute("data-state", "ready")
+        player.locator(".greeting__button").click()
+        page.wait_for_timeout(500)  # one click is not done: nothing is reported
+        assert page.locator("article").get_attribute("data-progress-reported") is None
+        player.locator(".greeting__button").click()
+        expect(page.locator("article")).to_have_attribute("data-progress-reported", "1")
+        progress = page.evaluate(f"""fetch("/api/progress/?channel_id={CHANNEL_ID}")
+            .then(function (answer) {{ return answer.json(); }})""")
+        rows = progress["results"] if isinstance(progress, dict) else progress
+        assert [(row["node_id"], row["completed"]) for row in rows] == [(H5P_ID, True)]
 
 
 def test_an_h5p_package_without_its_library_says_so_and_offers_the_download(

@@ -24,6 +24,7 @@ CHANNEL_ID = "511de000000000000000000000000000"
 ROOT_ID = "511de000000000000000000000000001"
 SLIDESHOW_ID = "511de000000000000000000000000002"
 EMPTY_SLIDESHOW_ID = "511de000000000000000000000000003"
+LEARNER = ("sami", "sami-slides-42")
 COLOURS = {"red": (200, 30, 30), "green": (30, 160, 60), "blue": (30, 60, 200)}
 # Shown in this order (sort_order), whatever the order of the files and the manifest.
 CAPTIONS = {"blue": "First: the sky", "red": "Second: a <b>brick</b> wall",
@@ -79,6 +80,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     server.run_command("shell", "-c", (
         "from tests.frontend.test_slideshow_browser import build_slideshow_channel; "
         "build_slideshow_channel()"))
+    server.run_command("shell", "-c", (
+        "from accounts.models import User; "
+        f"User.objects.create_user({LEARNER[0]!r}, password={LEARNER[1]!r}, role='learner')"))
     with server:
         yield server
 
@@ -137,3 +141,23 @@ def test_a_slideshow_with_nothing_to_show_says_so_and_offers_the_download(
         expect(page.locator("[data-player-slideshow]")).to_have_attribute("data-state", "error")
         expect(page.locator("[data-slideshow-error]")).to_be_visible()
         expect(page.locator(".downloads a[download]")).to_have_count(1)
+
+
+def test_a_slideshow_counts_as_done_once_every_slide_was_shown(server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    with watched_page(server.url, wait_ms=WAIT_MS) as page:
+        page.goto(f"{server.url}/login/?next=/")
+        page.fill("#id_username", LEARNER[0])
+        page.fill("#id_password", LEARNER[1])
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{SLIDESHOW_ID}/")
+        player = page.locator("[data-player-slideshow]")
+        expect(player).to_have_attribute("data-state", "ready")
+        page.keyboard.press("ArrowRight")
+        expect(player).to_have_attribute("data-slide", "1")
+        page.wait_for_timeout(500)  # two of three slides: nothing is reported yet
+        assert page.locator("article").get_attribute("data-progress-reported") is None
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("article")).to_have_attribute("data-progress-reported", "1")

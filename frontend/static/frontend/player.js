@@ -7,7 +7,12 @@
      at most every REPORT_EVERY_MS while playing, and at once on pause, on the end and when the
      page is hidden or left. The last one uses a keepalive fetch, not sendBeacon: a beacon cannot
      carry the X-CSRFToken header that the session-authenticated API needs.
-   - documents: opened counts as done (progress 1), reported once when the page opens. */
+   - documents (PDF, EPUB) and HTML5 apps: opened counts as done (progress 1), reported once
+     when the page opens.
+   - slideshows: done once every slide has been shown (slideshow.js says so).
+   - H5P: done when the activity says it is finished (completed, answered, passed or failed,
+     as xAPI has it); the player page on the sandbox origin posts that to this page, and only
+     a message from that frame counts. */
 (function () {
   "use strict";
   var REPORT_EVERY_MS = 10000;
@@ -70,8 +75,25 @@
     });
   }
 
-  if (kind === "document") {
+  if (kind === "document" || kind === "html5") {
     report(1, false);
+    return;
+  }
+  if (kind === "slideshow") {
+    document.addEventListener("slideshow-finished", function () { report(1, false); },
+                              { once: true });
+    return;
+  }
+  if (kind === "h5p") {
+    var activity = document.querySelector("iframe[data-player-h5p]");
+    window.addEventListener("message", function onMessage(event) {
+      // The frame is an opaque origin (event.origin is "null"): what identifies it is its
+      // window. Its message carries nothing else we trust.
+      if (!activity || event.source !== activity.contentWindow || !event.data ||
+          event.data.type !== "kolibri-like:h5p-finished") { return; }
+      window.removeEventListener("message", onMessage);
+      report(1, false);
+    });
     return;
   }
   if (!media || (kind !== "video" && kind !== "audio")) {

@@ -26,6 +26,8 @@
     function (item) { return { checksum: item.dataset.checksum, url: item.dataset.url }; });
   var slides = [];
   var current = 0;
+  var seen = {};
+  var seenCount = 0;
 
   function slidesFrom(manifest) {
     var entries = manifest && Array.isArray(manifest.slideshow_data) ? manifest.slideshow_data : [];
@@ -58,6 +60,15 @@
     previousButton.disabled = current === 0;
     nextButton.disabled = current === slides.length - 1;
     root.dataset.slide = String(current);
+    if (!seen[current]) {
+      seen[current] = true;
+      seenCount += 1;
+      if (seenCount === slides.length) {
+        // Every slide shown: player.js reports the slideshow done (for a signed-in learner).
+        root.dataset.seenAll = "true";
+        document.dispatchEvent(new CustomEvent("slideshow-finished"));
+      }
+    }
   }
 
   function start(manifest) {
