@@ -26,8 +26,8 @@ def test_the_https_certificates_secret_key_and_settings_come_back(tmp_path):
     school = HTTPSServerProcess(tmp_path / "school")
     school.home.mkdir(parents=True)
     (school.home / "settings.toml").write_text(SETTINGS)
-    with school:  # the first --https start makes the authority and the server certificate
-        pass
+    school.start()  # the first --https start makes the authority and the server certificate
+    school.stop()  # not `with`: leaving it would drop the PostgreSQL database
     tls_names = sorted(path.name for path in (school.home / "tls").iterdir())
     assert {"ca.crt", "ca.key", "server.crt", "server.key"} <= set(tls_names)
     archive = tmp_path / "school.tar"
