@@ -6,7 +6,8 @@ Every run gets:
   may write (`MEDIA_FILE_SIZE_LIMIT`). They hold even when the worker that started the tool is
   killed outright and no wall-clock timeout is left to stop it;
 - its own process group, so the timeout, a cancel or Ctrl-C kills the tool and every process
-  it started (LibreOffice's launcher starts the real worker as a child);
+  it started (LibreOffice's launcher starts the real worker as a child); and, on Linux, death
+  with the process that started it (a worker killed outright leaves no tool running);
 - a wait that reaps it with `os.wait4`, which reports the processor time it used: how a
   breach of the processor-time limit is told apart from any other kill.
 
@@ -75,7 +76,7 @@ def limited_command(command: Sequence[str], limits: ResourceLimits) -> list[str]
         program = shutil.which(program) or program
     return [sys.executable, "-I", "-S", str(Path(rlimit_exec.__file__).resolve()),
             str(limits.memory_bytes), str(limits.cpu_seconds), str(limits.file_size_bytes),
-            "--", str(Path(program).absolute()), *command[1:]]
+            str(os.getpid()), "--", str(Path(program).absolute()), *command[1:]]
 
 
 class LimitedProcess:

@@ -105,8 +105,8 @@ def _alive(pid: int) -> bool:
 def test_the_program_runs_by_absolute_path_behind_the_limit_step():
     command = limited_command(["sleep", "1"], ResourceLimits(memory_bytes=10))
     assert command[:3] == [sys.executable, "-I", "-S"]
-    assert command[4:8] == ["10", "0", "0", "--"]
-    assert os.path.isabs(command[8]) and command[8].endswith("sleep")
+    assert command[4:9] == ["10", "0", "0", str(os.getpid()), "--"]
+    assert os.path.isabs(command[9]) and command[9].endswith("sleep")
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,34 @@ def test_real_ffmpeg_writing_past_the_file_size_limit_is_stopped(settings, tmp_p
         run_ffmpeg(["-f", "lavfi", "-i", "testsrc=size=640x480:duration=5", "-f", "rawvideo",
                     file_url(output)], timeout=60)
     assert output.stat().st_size <= 1 * MIB
+
+
+def test_the_tool_dies_with_the_process_that_started_it(tmp_path):
+    """A worker killed outright (SIGKILL: no `finally` runs) leaves no tool behind."""
+    pid_file = tmp_path / "tool.pid"
+    worker = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time; from media.launch import LimitedProcess, ResourceLimits; "
+        "tool = LimitedProcess(['sleep', '300'], limits=ResourceLimits(), "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+        f"open({str(pid_file)!r}, 'w').write(str(tool.pid)); time.sleep(300)")],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "kolibri_like.test_settings"})
+    try:
+        for _ in range(200):
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.05)
+        tool = int(pid_file.read_text())
+        for _ in range(100):  # until the launch step has become `sleep`
+            if Path(f"/proc/{tool}/comm").read_text().strip() == "sleep":
+                break
+            time.sleep(0.05)
+        assert _alive(tool)
+    finally:
+        worker.kill()
+        worker.wait()
+    for _ in range(100):
+        if not _alive(tool):
+            break
+        time.sleep(0.05)
+    assert not _alive(tool)
