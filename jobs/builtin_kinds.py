@@ -156,13 +156,17 @@ def clean_scan(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_scan(context: JobContext) -> dict[str, Any]:
+    from channels.dropped import install_dropped_older_files
     from channels.services import scan_channels
 
     context.progress.update("scanning the databases folder", 0, 1)
+    # As `scanchannels`: a file in an older schema is served as a normalised copy.
+    normalised = [outcome.message for outcome in install_dropped_older_files()]
     report = scan_channels()
     context.progress.update("scanning the databases folder", 1, 1)
-    return {"registered": list(report.registered), "rejected": dict(report.rejected),
-            "missing": list(report.missing), "unchanged": len(report.unchanged)}
+    result = {"registered": list(report.registered), "rejected": dict(report.rejected),
+              "missing": list(report.missing), "unchanged": len(report.unchanged)}
+    return {**result, "normalised": normalised} if normalised else result
 
 
 IMPORT = register_kind(JobKind(name="import", title=gettext_lazy("Import a channel"), clean=clean_import,
