@@ -5,10 +5,12 @@ byte for byte, and the output says what was done."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from channels.dropped import kept_folder
 from channels.models import Channel, ChannelVersion
@@ -101,3 +103,22 @@ def test_a_damaged_dropped_file_is_still_left_out_with_the_reason(older_file, se
     assert "normalised" not in out and f"left out {channel_id}" in err
     assert dropped.read_bytes() == bytes(data)
     assert not kept_folder().exists() or not list(kept_folder().iterdir())
+
+
+def test_the_admin_pages_rescan_task_serves_the_normalised_copy_too(
+        older_file, second_server, admin_user, django_capture_on_commit_callbacks, settings):
+    settings.JOBS = {"PROGRESS_WRITE_SECONDS": 0}
+    channel_id, older, _version = older_file
+    second = second_server()
+    shutil.copyfile(older, second / "databases" / f"{channel_id}.sqlite3")
+    client = Client()
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/api/tasks/", json.dumps({"kind": "scan"}),
+                              content_type="application/json")
+    assert started.status_code == 201, started.content
+    body = client.get(f"/api/tasks/{started.json()['id']}/").json()
+    assert body["state"] == "done", body
+    [message] = body["result"]["normalised"]
+    assert "installed a normalised copy" in message
+    assert Channel.objects.get(id=channel_id).state == Channel.State.AVAILABLE
