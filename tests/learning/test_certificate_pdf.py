@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 import unicodedata
 
 import pypdf
@@ -111,3 +112,17 @@ def test_the_fonts_are_our_own_static_files():
     for name in certificate_pdf.FONT_ASSETS.values():
         found = link_callback(f"/static/{name}")
         assert found.endswith(f"learning/static/{name}")
+
+
+def test_a_course_title_with_a_stylesheet_link_is_printed_and_fetches_nothing():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        title = (f'<link rel="stylesheet" href="http://127.0.0.1:{port}/x.css">'
+                 f'<img src="http://127.0.0.1:{port}/x.png"> Fractions')
+        pdf = render_certificate_pdf(text(course_name=title))
+        with pytest.raises(BlockingIOError):  # nobody connected while it rendered
+            listener.accept()
+    assert title in pdf_text(pdf)
