@@ -20,8 +20,12 @@ class Command(ProductCommand):
 
     def run(self, *args, **options) -> None:
         if not options["url"]:
-            for peer in pinned_peers():
+            peers = pinned_peers()
+            for peer in peers:
                 self.write_line(f"{peer.peer}  {peer.fingerprint}  (since {peer.pinned_at})")
+            if not peers:
+                self.write_line("No https peer is trusted yet; the first import from one "
+                                "trusts the certificate it presents.")
             return
         base = normalize_base_url(options["url"])
         label = f"peer {base}"
