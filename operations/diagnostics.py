@@ -31,6 +31,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from operations.health import format_bytes, format_report, run_health_checks
 
@@ -49,7 +50,8 @@ def _installed_at() -> tuple[str, dt.datetime]:
     import kolibri_like
 
     stamp = Path(kolibri_like.__file__).stat().st_mtime
-    return "this installation's files", dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+    return (gettext("this installation's files"),
+            dt.datetime.fromtimestamp(stamp, dt.timezone.utc))
 
 
 def _newest_known_times() -> Iterator[tuple[str, dt.datetime | None]]:
@@ -58,9 +60,10 @@ def _newest_known_times() -> Iterator[tuple[str, dt.datetime | None]]:
 
     newest_version = ChannelVersion.objects.order_by("-created_at").first()
     if newest_version is not None:
-        yield (f"channel {newest_version.channel_id} version {newest_version.number}",
+        yield (gettext("channel %(channel_id)s version %(version)s")
+               % {"channel_id": newest_version.channel_id, "version": newest_version.number},
                newest_version.created_at)
-    yield "the newest task", Job.objects.order_by("-created_at").values_list(
+    yield gettext("the newest task"), Job.objects.order_by("-created_at").values_list(
         "created_at", flat=True).first()
     with connections["default"].cursor() as cursor:
         cursor.execute("SELECT MAX(applied) FROM django_migrations")
@@ -69,7 +72,7 @@ def _newest_known_times() -> Iterator[tuple[str, dt.datetime | None]]:
         applied = dt.datetime.fromisoformat(applied)
     if isinstance(applied, dt.datetime) and timezone.is_naive(applied):
         applied = applied.replace(tzinfo=dt.timezone.utc)
-    yield "the newest database migration", applied
+    yield gettext("the newest database migration"), applied
     yield _installed_at()
 
 
@@ -84,11 +87,12 @@ def clock_warning() -> str | None:
     if latest is None or latest[1] <= now + CLOCK_SLACK:
         return None
     what, when = latest
-    return (f"The clock looks wrong: it says {now:%Y-%m-%d %H:%M} UTC, but {what} is dated "
-            f"{when:%Y-%m-%d %H:%M} UTC. Certificates would carry a wrong date and old files "
-            "could be cleaned up at the wrong time. Set the date and time (for example "
-            "`sudo timedatectl set-time 'YYYY-MM-DD HH:MM'`), or connect the server to a "
-            "network with a time server once.")
+    return gettext("The clock looks wrong: it says %(now)s UTC, but %(what)s is dated "
+                   "%(when)s UTC. Certificates would carry a wrong date and old files could be "
+                   "cleaned up at the wrong time. Set the date and time (for example "
+                   "`sudo timedatectl set-time 'YYYY-MM-DD HH:MM'`), or connect the server to a "
+                   "network with a time server once.") % {
+        "now": f"{now:%Y-%m-%d %H:%M}", "what": what, "when": f"{when:%Y-%m-%d %H:%M}"}
 
 
 def _secret_values() -> list[str]:

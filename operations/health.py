@@ -36,6 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 OK, WARNING, FAILED = "ok", "warning", "failed"
 FREE_SPACE_WARNING_BYTES = 2 * 1024**3
@@ -96,26 +97,35 @@ def check_database() -> CheckResult:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as error:  # noqa: BLE001 - any driver error means "does not answer"
-        return CheckResult("database", FAILED, f"the default database does not answer: {error}",
-                           "check DATABASE_URL (`kolibri-like settings`) and that its server "
-                           "runs and its disk is not full")
+        return CheckResult("database", FAILED,
+                           gettext("the default database does not answer: %(error)s")
+                           % {"error": error},
+                           gettext("check DATABASE_URL (`kolibri-like settings`) and that its "
+                                   "server runs and its disk is not full"))
     vendor = connections["default"].vendor
-    return CheckResult("database", OK, f"the default database ({vendor}) answers")
+    return CheckResult("database", OK, gettext("the default database (%(vendor)s) answers")
+                       % {"vendor": vendor})
 
 
 def check_channel_databases() -> CheckResult:
     folder = Path(settings.CONTENT_DATABASE_DIR)
-    action = (f"make sure {folder} exists and the server's user may read it; if CONTENT_DIR is "
-              "on a drive, mount it, then restart the server")
+    action = gettext("make sure %(folder)s exists and the server's user may read it; if "
+                     "CONTENT_DIR is on a drive, mount it, then restart the server") % {
+        "folder": folder}
     try:
         with os.scandir(folder) as entries:
             count = sum(1 for entry in entries if entry.name.endswith(".sqlite3"))
     except FileNotFoundError:
-        return CheckResult("channel_databases", FAILED, f"{folder} does not exist", action)
+        return CheckResult("channel_databases", FAILED,
+                           gettext("%(folder)s does not exist") % {"folder": folder}, action)
     except OSError as error:
-        return CheckResult("channel_databases", FAILED, f"{folder} cannot be read: {error}",
-                           action)
-    return CheckResult("channel_databases", OK, f"{folder} holds {count} channel file(s)")
+        return CheckResult("channel_databases", FAILED,
+                           gettext("%(folder)s cannot be read: %(error)s")
+                           % {"folder": folder, "error": error}, action)
+    return CheckResult("channel_databases", OK,
+                       ngettext("%(folder)s holds %(count)s channel file",
+                                "%(folder)s holds %(count)s channel files", count)
+                       % {"folder": folder, "count": count})
 
 
 def check_storage_space() -> CheckResult:
@@ -123,18 +133,24 @@ def check_storage_space() -> CheckResult:
     try:
         free = free_bytes(folder)
     except OSError as error:
-        return CheckResult("storage_space", FAILED, f"cannot measure free space in {folder}: "
-                           f"{error}", "make sure CONTENT_DIR exists and is mounted")
-    message = f"{format_bytes(free)} free in {folder}"
-    action = ("free space: delete channels no longer used (`deletechannel`), then run "
-              "`gcstorage`; or move CONTENT_DIR to a bigger drive")
+        return CheckResult("storage_space", FAILED,
+                           gettext("cannot measure free space in %(folder)s: %(error)s")
+                           % {"folder": folder, "error": error},
+                           gettext("make sure CONTENT_DIR exists and is mounted"))
+    message = gettext("%(free)s free in %(folder)s") % {"free": format_bytes(free),
+                                                       "folder": folder}
+    action = gettext("free space: delete channels no longer used (`deletechannel`), then run "
+                     "`gcstorage`; or move CONTENT_DIR to a bigger drive")
     if free < FREE_SPACE_MINIMUM_BYTES:
         return CheckResult("storage_space", FAILED,
-                           f"{message}, below the minimum of "
-                           f"{format_bytes(FREE_SPACE_MINIMUM_BYTES)}", action)
+                           gettext("%(message)s, below the minimum of %(minimum)s")
+                           % {"message": message,
+                              "minimum": format_bytes(FREE_SPACE_MINIMUM_BYTES)}, action)
     if free < FREE_SPACE_WARNING_BYTES:
         return CheckResult("storage_space", WARNING,
-                           f"{message}, below {format_bytes(FREE_SPACE_WARNING_BYTES)}", action)
+                           gettext("%(message)s, below %(warning)s")
+                           % {"message": message,
+                              "warning": format_bytes(FREE_SPACE_WARNING_BYTES)}, action)
     return CheckResult("storage_space", OK, message)
 
 
@@ -144,11 +160,16 @@ def check_task_queue() -> CheckResult:
     try:
         pending = HUEY.pending_count()
     except Exception as error:  # noqa: BLE001 - SQLite or Redis errors alike
-        where = ("REDIS_URL and that Redis runs" if settings.HUEY.get("url")
-                 else f"the queue file {settings.HUEY.get('filename', '')}")
-        return CheckResult("task_queue", FAILED, f"the task queue does not answer: {error}",
-                           f"check {where}; see the server log")
-    return CheckResult("task_queue", OK, f"the task queue answers ({pending} task(s) waiting)")
+        where = (gettext("REDIS_URL and that Redis runs") if settings.HUEY.get("url")
+                 else gettext("the queue file %(file)s")
+                 % {"file": settings.HUEY.get("filename", "")})
+        return CheckResult("task_queue", FAILED,
+                           gettext("the task queue does not answer: %(error)s") % {"error": error},
+                           gettext("check %(where)s; see the server log") % {"where": where})
+    return CheckResult("task_queue", OK,
+                       ngettext("the task queue answers (%(count)s task waiting)",
+                                "the task queue answers (%(count)s tasks waiting)", pending)
+                       % {"count": pending})
 
 
 def check_task_consumer(now: float | None = None) -> CheckResult:
@@ -156,27 +177,38 @@ def check_task_consumer(now: float | None = None) -> CheckResult:
     from operations.heartbeat import last_consumer_heartbeat
 
     now = time.time() if now is None else now
-    action = ("start the server with its consumer (`kolibri-like start` without --no-consumer) "
-              "or run `kolibri-like run_huey` where tasks should run; see "
-              f"{Path(settings.LOG_DIR) / 'consumer.log'}")
+    action = gettext("start the server with its consumer (`kolibri-like start` without "
+                     "--no-consumer) or run `kolibri-like run_huey` where tasks should run; see "
+                     "%(log)s") % {"log": Path(settings.LOG_DIR) / "consumer.log"}
     try:
         beat = last_consumer_heartbeat()
     except Exception as error:  # noqa: BLE001 - the queue check reports the cause
-        return CheckResult("task_consumer", FAILED, f"cannot read the heartbeat: {error}", action)
+        return CheckResult("task_consumer", FAILED,
+                           gettext("cannot read the heartbeat: %(error)s") % {"error": error},
+                           action)
     if beat is not None and beat.age_seconds(now) < HEARTBEAT_MAX_AGE_SECONDS:
-        return CheckResult("task_consumer", OK, f"the consumer on {beat.host} (pid {beat.pid}) "
-                           f"reported {max(0, beat.age_seconds(now)):.0f} s ago")
+        return CheckResult("task_consumer", OK,
+                           gettext("the consumer on %(host)s (pid %(pid)s) reported %(age)s s ago")
+                           % {"host": beat.host, "pid": beat.pid,
+                              "age": f"{max(0, beat.age_seconds(now)):.0f}"})
     # Every worker may be busy with a long job; a job's own heartbeat then proves a live worker.
     recent = timezone.now() - timedelta(seconds=HEARTBEAT_MAX_AGE_SECONDS)
     busy = Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__gte=recent).count()
     if busy:
-        return CheckResult("task_consumer", OK, f"the consumer is busy with {busy} running "
-                           "task(s) that report progress")
+        return CheckResult("task_consumer", OK,
+                           ngettext("the consumer is busy with %(count)s running task that "
+                                    "reports progress",
+                                    "the consumer is busy with %(count)s running tasks that "
+                                    "report progress", busy) % {"count": busy})
     if beat is None:
-        return CheckResult("task_consumer", FAILED, "no task consumer has ever reported", action)
+        return CheckResult("task_consumer", FAILED,
+                           gettext("no task consumer has ever reported"), action)
     minutes = beat.age_seconds(now) / 60
-    return CheckResult("task_consumer", FAILED, f"no task consumer has reported for "
-                       f"{minutes:.0f} minute(s) (last: {beat.host}, pid {beat.pid})", action)
+    return CheckResult("task_consumer", FAILED,
+                       gettext("no task consumer has reported for %(minutes)s minute(s) "
+                               "(last: %(host)s, pid %(pid)s)")
+                       % {"minutes": f"{minutes:.0f}", "host": beat.host, "pid": beat.pid},
+                       action)
 
 
 def check_ffmpeg() -> CheckResult:
@@ -186,8 +218,8 @@ def check_ffmpeg() -> CheckResult:
         binary = ffmpeg_binary()
     except FFmpegNotFoundError as error:
         return CheckResult("ffmpeg", FAILED, str(error),
-                           "install ffmpeg (`apt install ffmpeg`) or set FFMPEG_BINARY")
-    return CheckResult("ffmpeg", OK, f"ffmpeg found: {binary}")
+                           gettext("install ffmpeg (`apt install ffmpeg`) or set FFMPEG_BINARY"))
+    return CheckResult("ffmpeg", OK, gettext("ffmpeg found: %(binary)s") % {"binary": binary})
 
 
 CHECKS: tuple[Callable[[], CheckResult], ...] = (
@@ -203,8 +235,9 @@ def run_health_checks() -> HealthReport:
         try:
             results.append(check())
         except Exception as error:  # noqa: BLE001 - a broken check must not hide the rest
-            results.append(CheckResult(name, FAILED, f"the check itself failed: {error}",
-                                       "see the server log"))
+            results.append(CheckResult(name, FAILED,
+                                       gettext("the check itself failed: %(error)s")
+                                       % {"error": error}, gettext("see the server log")))
     return HealthReport(results)
 
 

@@ -110,3 +110,33 @@ def test_a_csv_import_reports_in_french(admin_user):
     body = response.json()
     assert body["detail"] == "1 compte créé, 1 ligne incorrecte."
     assert body["bad_rows"][0]["reason"] == "username : figure aussi à la ligne 2 de ce fichier."
+
+
+# What admins read about the server
+
+def test_the_admin_pages_clock_warning_is_in_french_and_arabic(admin_user, make_channel,
+                                                               monkeypatch):
+    import datetime as dt
+
+    from operations import diagnostics
+
+    built = make_channel("maths")
+    monkeypatch.setattr(diagnostics, "current_time",
+                        lambda: dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))
+    french = signed_in(admin_user, "fr").get("/admin/channels/").content.decode()
+    assert "L’horloge semble fausse" in french
+    assert f"la chaîne {built.channel_id} version 1" in french
+    assert "The clock looks wrong" not in french
+    arabic = signed_in(admin_user, "ar").get("/admin/channels/").content.decode()
+    assert "يبدو أن الساعة خاطئة" in arabic and "The clock looks wrong" not in arabic
+
+
+def test_the_health_checks_explain_themselves_in_french(client):
+    body = client.get("/healthz/", headers={"accept-language": "fr"}).json()
+    # Names and statuses are for monitors; messages and actions are for people.
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["database"]["message"].startswith(
+        "la base de données par défaut (")
+    assert body["checks"]["database"]["message"].endswith(") répond")
+    assert body["checks"]["channel_databases"]["message"].endswith("fichier de chaîne") or \
+        "fichiers de chaîne" in body["checks"]["channel_databases"]["message"]
