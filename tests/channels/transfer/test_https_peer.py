@@ -87,3 +87,10 @@ def test_an_https_peer_is_pinned_on_first_use_and_a_new_certificate_needs_trustp
     assert code == 0 and channel_id in out, err
     code, out, _err = run("trustpeer")
     assert new in out and old not in out
+
+    # Forgotten, the peer is trusted on first use again.
+    code, out, _err = run("trustpeer", server.url, "--forget")
+    assert code == 0 and "Forgot" in out and new not in pins_path().read_text()
+    code, out, err = run("listchannels", "network", server.url)
+    assert code == 0 and channel_id in out, err
+    assert new in pins_path().read_text()
