@@ -92,6 +92,7 @@ CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
 <body>
   <h1>{title}</h1>
   <p id="text">{text}</p>
+  {more}
   <script>document.getElementById("text").textContent = "a book script ran";</script>
 </body>
 </html>
@@ -109,9 +110,13 @@ def epub_book() -> bytes:
         archive.writestr("OEBPS/nav.xhtml", NAV)
         archive.writestr("OEBPS/toc.ncx", NCX)
         archive.writestr("OEBPS/chapter-1.xhtml", CHAPTER.format(
-            title="The First Chapter", text="Once upon a time, on page one."))
+            title="The First Chapter", text="Once upon a time, on page one.", more=""))
+        # Long enough for several pages: the reader turns pages within a chapter too.
         archive.writestr("OEBPS/chapter-2.xhtml", CHAPTER.format(
-            title="The Second Chapter", text="And then, on page two, it ended."))
+            title="The Second Chapter", text="And then, on page two, it ended.",
+            more="\n".join(f"<p>Paragraph {number} of the second chapter goes on and on, "
+                            "so that the chapter needs more than one page.</p>"
+                            for number in range(1, 81))))
     return buffer.getvalue()
 
 
@@ -266,9 +271,22 @@ def test_an_epub_book_reads_page_by_page_on_the_sandbox_origin(server: ServerPro
 
         reader.click("[data-reader-next]")
         expect(reader_body).to_have_attribute("data-section", "1")
+        expect(reader_body).to_have_attribute("data-page", "1")
         expect(book.locator("#text")).to_have_text("And then, on page two, it ended.")
-        expect(page.frame_locator("iframe[data-player-epub]").locator(
-            "[data-reader-next]")).to_be_disabled()
+        pages = int(reader_body.get_attribute("data-pages") or 0)
+        assert pages > 1
+        reader.click("[data-reader-next]")  # the next page of the same chapter
+        expect(reader_body).to_have_attribute("data-page", "2")
+        expect(reader_body).to_have_attribute("data-section", "1")
+        next_button = page.frame_locator("iframe[data-player-epub]").locator(
+            "[data-reader-next]")
+        for page_number in range(3, pages + 1):  # to the end of the book
+            reader.click("[data-reader-next]")
+            expect(reader_body).to_have_attribute("data-page", str(page_number))
+        expect(next_button).to_be_disabled()
+        for page_number in range(pages - 1, 0, -1):
+            reader.click("[data-reader-previous]")
+            expect(reader_body).to_have_attribute("data-page", str(page_number))
         reader.click("[data-reader-previous]")
         expect(reader_body).to_have_attribute("data-section", "0")
 

@@ -6,7 +6,8 @@
    sandbox), inside this page's own sandbox.
 
    The page says how far it got in body[data-state]: ready, or error (with data-error), and
-   where the reader is in data-section (the spine index) and data-href; tests and anyone
+   where the reader is in data-section (the spine index), data-href and data-page (of
+   data-pages, within the chapter); tests and anyone
    looking at a broken book read them. Labels come translated from the main page's query
    string. */
 (function () {
@@ -72,6 +73,9 @@
     lastLocation = location;
     body.dataset.section = String(location.start.index);
     body.dataset.href = location.start.href;
+    // The page within the chapter, and how many it has at this size.
+    body.dataset.page = String(location.start.displayed.page);
+    body.dataset.pages = String(location.start.displayed.total);
     previousButton.disabled = !!location.atStart;
     nextButton.disabled = !!location.atEnd;
     // The last entry that starts at or before this section is the chapter being read.
