@@ -259,9 +259,12 @@ def announce_addresses(host: str, port: int, write: Callable[[str], None], *,
 # --- The sandbox origin for HTML5 apps and Flash (issue 6; kolibri_like/zip_app.py) -------
 ZIP_SERVER_THREADS = 8
 # Static files the main site never serves, left out of collectstatic (copying and compressing
-# them added seconds to every start): Ruffle's 28 MB of WebAssembly (the sandbox origin serves
-# it), and the Redoc copy in the API docs' sidecar (/api/docs/ is Swagger UI).
-NOT_COLLECTED_STATIC = ["frontend/ruffle/*", "drf_spectacular_sidecar/redoc/*"]
+# them added seconds to every start): Ruffle's 28 MB of WebAssembly, and the EPUB and H5P
+# readers with their scripts (the sandbox origin serves all of these from the source folders,
+# kolibri_like/sandbox_pages.py), and the Redoc copy in the API docs' sidecar (/api/docs/ is
+# Swagger UI).
+NOT_COLLECTED_STATIC = ["frontend/ruffle/*", "frontend/epubjs/*", "frontend/h5p-standalone/*",
+                        "frontend/sandbox/*", "drf_spectacular_sidecar/redoc/*"]
 
 
 def resolve_zip_port(arguments: argparse.Namespace) -> int:
