@@ -4,17 +4,17 @@ Django connects `close_old_connections` to `request_started` and `request_finish
 `reset_queries` to `request_started`. Each asks every registered alias whether this thread has
 opened it (`connections.all(initialized_only=True)`, one thread-local lookup per alias), and a
 server that has served 1,000 channels holds 1,000 aliases: three walks of 1,000 lookups per
-request, on every request, channel or not. Only three kinds of alias can hold a connection in a
-request thread, so only they are visited, with Django's own per-connection rules
-(`close_if_unusable_or_obsolete`, clearing `queries_log`):
+request, on every request, channel or not.
 
-- the aliases configured at start-up (`default`, the task queue's, ...);
-- the channel aliases this thread opened (`routers.registry` tracks them for its bound);
-- the channels active right now (a block that is still reading).
-
-A channel connection never grows old (CONN_MAX_AGE None: freshness and the bound in
-`routers.registry` decide when it closes); the check still closes one whose last query failed
-with an error that made it unusable, as Django's does.
+- `close_old_connections` is replaced by one that visits only the aliases that can hold a
+  connection in a request thread, with Django's own rule (`close_if_unusable_or_obsolete`):
+  the aliases configured at start-up (`default`, the task queue's, ...), the channel aliases
+  this thread opened (`routers.registry` tracks them for its bound), and the channels active
+  right now (a block that is still reading). A channel connection never grows old
+  (CONN_MAX_AGE None: freshness and the bound in `routers.registry` decide when it closes);
+  the check still closes one whose last query failed with an error that made it unusable.
+- `reset_queries` is dropped unless DEBUG is on: without DEBUG no connection keeps a query log
+  (a test's CaptureQueriesContext keeps one and handles `reset_queries` itself).
 
     install_connection_checks()   # routers.apps.RoutersConfig.ready
 """
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections as django_close_old_connections
 from django.db import connections
@@ -53,17 +54,12 @@ def close_old_connections(**kwargs: Any) -> None:
         wrapper.close_if_unusable_or_obsolete()
 
 
-def reset_queries(**kwargs: Any) -> None:
-    for wrapper in _opened_wrappers():
-        wrapper.queries_log.clear()
-
-
 def install_connection_checks() -> None:
     """Swap Django's receivers for this module's (idempotent)."""
     global _static_aliases
     _static_aliases = tuple(connections.settings)
-    request_started.disconnect(django_reset_queries)
-    request_started.connect(reset_queries, dispatch_uid="routers.reset_queries")
+    if not settings.DEBUG:
+        request_started.disconnect(django_reset_queries)
     for signal in (request_started, request_finished):
         signal.disconnect(django_close_old_connections)
         signal.connect(close_old_connections, dispatch_uid="routers.close_old_connections")

@@ -195,9 +195,11 @@ def ensure_search_indexes(channel_ids: Iterable[str]) -> list[str]:
 
 def remove_search_indexes(channel_id: str) -> None:
     """Remove every index of the channel (called when the channel is deleted)."""
+    from content.search.cards import forget_card_connections
     from content.search.query import forget_connections
 
     forget_connections(channel_id)
+    forget_card_connections(channel_id)
     folder = search_index_dir(channel_id)
     shutil.rmtree(folder, ignore_errors=True)
     fsync_directory(folder.parent)

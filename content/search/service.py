@@ -129,10 +129,12 @@ def search_nodes(channels: list[SearchableChannel], request: SearchRequest, *, o
             for tier, not_in_title, rank, channel_id, node_id, lang
             in heapq.nsmallest(window, keys)[offset:window]]
     names = {channel.id: channel.name for channel in searched}
-    return SearchPage(count=count, results=_results(best, names))
+    versions = {channel.id: channel.version for channel in channels}
+    return SearchPage(count=count, results=_results(best, names, versions))
 
 
-def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
+def _results(page: list[Hit], names: dict[str, str],
+             versions: dict[str, int]) -> list[SearchResult]:
     """Cards for the page's hits, read from each hit's own channel, in the page's order.
 
     A hit whose node is not in the channel file any more (the index of the version the
@@ -141,6 +143,6 @@ def _results(page: list[Hit], names: dict[str, str]) -> list[SearchResult]:
     by_channel: dict[str, list[str]] = defaultdict(list)
     for hit in page:
         by_channel[hit.channel_id].append(hit.node_id)
-    cards = page_cards(by_channel)
+    cards = page_cards(by_channel, versions)
     return [SearchResult(hit, names.get(hit.channel_id, ""), cards[(hit.channel_id, hit.node_id)])
             for hit in page if (hit.channel_id, hit.node_id) in cards]
