@@ -44,10 +44,18 @@ def json_not_found(request, exception=None) -> JsonResponse:
 def json_bad_request(request, exception=None) -> JsonResponse:
     """A request Django refused before any view ran (too many files or fields in one form,
     a body over the size Django parses): say which limit, in the API's shape."""
-    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+    from django.core.exceptions import (
+        DisallowedHost,
+        RequestDataTooBig,
+        TooManyFieldsSent,
+        TooManyFilesSent,
+    )
 
     detail = gettext("The request is malformed; check what you send.")
-    if isinstance(exception, TooManyFilesSent):
+    if isinstance(exception, DisallowedHost):
+        detail = gettext("This server does not answer to that host name: use its address, or "
+                         "add the name to ALLOWED_HOSTS.")
+    elif isinstance(exception, TooManyFilesSent):
         detail = gettext("Too many files in one request: send at most %(count)s at a time.") \
             % {"count": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
     elif isinstance(exception, TooManyFieldsSent):

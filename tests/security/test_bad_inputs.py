@@ -388,3 +388,16 @@ def test_two_publishes_of_one_draft_within_10_ms_make_one_version(author_user, d
         thread.join(timeout=60)
     assert sorted(statuses) == [201, 409]
     assert ChannelVersion.objects.filter(channel_id=draft.channel_id).count() == 1
+
+
+# --- Host header ---------------------------------------------------------------------------------
+
+def test_a_host_name_the_server_does_not_have_is_400(client, installed, content_dir):
+    """A page served under someone else's name (DNS rebinding) could read the API."""
+    before = server_state(content_dir)
+    response = client.get("/api/channels/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "ALLOWED_HOSTS" in response.json()["detail"]
+    assert client.get("/", HTTP_HOST="evil.example:8000").status_code == 400
+    assert client.get("/api/channels/", HTTP_HOST="127.0.0.1:8000").status_code == 200
+    assert server_state(content_dir) == before
