@@ -85,6 +85,8 @@ PROBE_TIMEOUT_SECONDS = 120.0
 # keeping ("png_pipe: Format not on whitelist"), its address and ffmpeg's own "in#0" are not.
 _FFMPEG_CONTEXT_RE = re.compile(r"\[(?P<name>[^\]@]*?) @ 0x[0-9a-f]+\] ")
 _FFMPEG_INTERNAL_NAME_RE = re.compile(r"(?:in|out)#\d+.*|AV\w+")
+# How ffmpeg (through the C library) says that a write found the disk full.
+_NO_SPACE = os.strerror(errno.ENOSPC)
 
 
 class EncodeError(Exception):
@@ -244,6 +246,9 @@ def _pinned(source: Path, work: Path) -> Path:
 def _as_encode_error(error: Exception, source: Path) -> Exception:
     """ffmpeg's failures (bad media, the time limit) as an EncodeError for the author; our
     disk's as an EncodeStorageError."""
+    if isinstance(error, FFmpegError) and _NO_SPACE in error.stderr_tail:
+        # ffmpeg's own output filled the disk: the video is not to blame.
+        return EncodeStorageError(OSError(errno.ENOSPC, _NO_SPACE))
     if isinstance(error, FFmpegError):
         return EncodeError(_without_paths(str(error), source))
     if isinstance(error, OSError):

@@ -113,3 +113,16 @@ def test_an_encode_meeting(error, says, again, copy_home, video):
     outputs = json.loads(outputs) if isinstance(outputs, str) else dict(outputs)  # PostgreSQL
     assert state == "Finished" and len(outputs) == 5, outputs  # 3 videos, thumbnail, duration
     home.run("checkinvariants", "--full")
+
+
+def test_ffmpeg_finding_the_disk_full_is_not_blamed_on_the_video(tmp_path):
+    from authoring.encoding import EncodeStorageError, _as_encode_error
+    from media.ffmpeg import FFmpegError, build_test_video_args, run_ffmpeg
+
+    # /dev/full answers every write with ENOSPC: ffmpeg's own output meets a full disk.
+    with pytest.raises(FFmpegError) as raised:
+        run_ffmpeg(build_test_video_args(Path("/dev/full"), container="mp4", duration=0.5,
+                                         width=32, height=32, hue_degrees=0), timeout=120)
+    told = _as_encode_error(raised.value, tmp_path / "source.mp4")
+    assert isinstance(told, EncodeStorageError) and told.exit_code == 5
+    assert "disk is full" in str(told)
