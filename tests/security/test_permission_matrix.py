@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.authoring.factories import PDF
+from tests.authoring.factories import PDF, stored_draft_file
 from tests.security.conftest import PASSWORDS, ROLES, World, state_of
 
 pytestmark = pytest.mark.django_db
@@ -417,3 +417,25 @@ def test_every_url_has_a_row():
     assert not missing, f"URL patterns with no row in MATRIX and not in PUBLIC: {missing}"
     assert not in_table & PUBLIC
     assert set(CALLS) == set(TABLE)
+
+
+def test_someone_elses_ids_inside_ones_own_urls_are_404(world, signed_in):
+    """Ids mixed across owners: another author's file under one's own draft, a draft for a
+    course someone else owns (its publish would replace their course)."""
+    from authoring.models import Draft
+
+    other_draft = Draft.objects.create(owner=world.users["author2"], name="Other")
+    other_file = stored_draft_file(other_draft, PDF + b"% other\n", "other.pdf",
+                                   file_type="document")
+    owner, author2 = signed_in("owner"), signed_in("author2")
+    before = state_of(world)
+    mixed = f"/api/drafts/{world.draft.id}/files/{other_file.id}/"
+    assert owner.get(mixed).status_code == 404
+    assert owner.delete(mixed, HTTP_X_CSRFTOKEN=owner.csrf_token).status_code == 404
+    response = author2.post("/api/drafts/", {"channel_id": world.channel_id},
+                            content_type="application/json", **with_token(author2))
+    assert response.status_code == 404, response.content
+    response = author2.post("/author/drafts/new/", {"channel_id": world.channel_id},
+                            **with_token(author2))
+    assert response.status_code == 302 and response["Location"] == "/author/"
+    assert state_of(world) == before
