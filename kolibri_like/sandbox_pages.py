@@ -118,6 +118,34 @@ H5P_PAGE = """<!DOCTYPE html>
 
 READER_PAGES = {"epub": EPUB_PAGE, "h5p": H5P_PAGE}
 
+# epub.js lays each chapter out in a frame it must reach into (measure, paginate). Inside an
+# opaque origin that cannot work: a sandboxed page's frames get a new opaque origin each, even
+# `srcdoc` ones. So the EPUB reader, and only it, runs on the sandbox origin itself
+# (`allow-same-origin`), which is still another origin than the main site. What keeps a
+# book's own scripts from running there: epub.js's chapter frames are sandboxed without
+# `allow-scripts` (the browser blocks inline and loaded scripts alike, in nested frames too),
+# and this policy runs only the vendored files under /assets/ (`{assets}`: never inline
+# scripts, eval, or a file out of an app or a book).
+EPUB_POLICY = ("default-src 'self' data: blob:; script-src {assets}; "
+               "style-src 'self' 'unsafe-inline' data: blob:; object-src 'none'; "
+               "base-uri 'self'; form-action 'none'; sandbox allow-scripts allow-same-origin")
+# A Host header as browsers send it (a name or address, an optional port).
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](?::[0-9]{1,5})?")
+
+
+def reader_policy(extension: str, scheme: str, host: str) -> str:
+    """The Content-Security-Policy of a reader page; `scheme` and `host` name this origin.
+
+    The H5P player runs the package's own content types: an app's policy. The EPUB reader
+    runs only the vendored scripts, named by their folder (a path in a CSP source needs the
+    origin before it; without a usable Host, `'self'` stands in).
+    """
+    if extension != "epub":
+        return CONTENT_POLICY
+    assets = (f"{scheme}://{host}/assets/" if scheme in ("http", "https") and _HOST.fullmatch(host)
+              else "'self'")
+    return EPUB_POLICY.format(assets=assets)
+
 # Every HTML page of an HTML5 app gets the storage stand-in first (see storage-shim.js):
 # apps run in an opaque origin, where `localStorage` throws, and many would stop there.
 STORAGE_SHIM_TAG = b'<script src="/assets/sandbox/storage-shim.js"></script>'
@@ -146,17 +174,6 @@ def with_storage_shim(page: bytes) -> bytes:
         at = len(_BYTE_ORDER_MARK) if page.startswith(_BYTE_ORDER_MARK) else 0
     return page[:at] + STORAGE_SHIM_TAG + page[at:]
 
-# epub.js lays each chapter out in a frame it must reach into (measure, paginate). Inside an
-# opaque origin that cannot work: a sandboxed page's frames get a new opaque origin each, even
-# `srcdoc` ones. So the EPUB reader, and only it, runs on the sandbox origin itself
-# (`allow-same-origin`), which is still another origin than the main site. What keeps a
-# book's own scripts from running there: epub.js's chapter frames are sandboxed without
-# `allow-scripts` (the browser blocks inline and loaded scripts alike, in nested frames too),
-# and this policy allows only scripts the origin serves, never inline ones or eval.
-EPUB_POLICY = ("default-src 'self' data: blob:; script-src 'self'; "
-               "style-src 'self' 'unsafe-inline' data: blob:; object-src 'none'; "
-               "base-uri 'self'; form-action 'none'; sandbox allow-scripts allow-same-origin")
-READER_POLICIES = {"epub": EPUB_POLICY, "h5p": CONTENT_POLICY}
 
 
 @lru_cache(maxsize=None)

@@ -52,8 +52,8 @@ from kolibri_like.sandbox_pages import (
     CONTENT_POLICY,
     FLASH_PAGE,
     READER_PAGES,
-    READER_POLICIES,
     asset_path,
+    reader_policy,
     with_storage_shim,
 )
 from storage.paths import InvalidStorageNameError, storage_name, storage_path
@@ -292,7 +292,8 @@ def serve_reader_page(environ: dict[str, Any], start_response: StartResponse, ch
     headers = [("Content-Type", "text/html; charset=utf-8"),
                ("Content-Length", str(len(page))), ("Cache-Control", "no-cache")]
     return _answer(start_response, "200 OK", headers, [page], environ,
-                   policy=READER_POLICIES[extension])
+                   policy=reader_policy(extension, environ.get("wsgi.url_scheme", "http"),
+                                        environ.get("HTTP_HOST", "")))
 
 
 def serve_asset(environ: dict[str, Any], start_response: StartResponse, library: str,

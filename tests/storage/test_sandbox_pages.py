@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from kolibri_like.sandbox_pages import CONTENT_POLICY, EPUB_POLICY, with_storage_shim
+from kolibri_like.sandbox_pages import (
+    CONTENT_POLICY,
+    EPUB_POLICY,
+    reader_policy,
+    with_storage_shim,
+)
 from tests.storage.test_zip_serving import call_app, make_zip
 
 BOOK_FILES = {
@@ -21,12 +26,27 @@ def test_the_epub_reader_runs_on_the_sandbox_origin_without_running_book_scripts
     book = place_in_storage(make_zip(BOOK_FILES), "epub")
     status, headers, page = call_app(f"/reader/{book.checksum}.epub/")
     assert status == "200 OK" and headers["content-type"].startswith("text/html")
-    assert headers["content-security-policy"] == EPUB_POLICY
-    # Only scripts the origin serves: no inline script, no eval, so a book's cannot run.
-    assert "script-src 'self';" in EPUB_POLICY and "unsafe" not in EPUB_POLICY.split(
-        "style-src")[0]
+    policy = headers["content-security-policy"]
+    assert policy == EPUB_POLICY.format(assets="http://127.0.0.1/assets/")
+    # Only the vendored scripts: no inline script, no eval, no file of a book or an app.
+    assert "script-src http://127.0.0.1/assets/;" in policy
+    assert "unsafe" not in policy.split("style-src")[0]
+    assert "sandbox allow-scripts allow-same-origin" in policy
     assert b'<script src="/assets/epubjs/epub.min.js"></script>' in page
     assert b"http" not in page  # nothing from another host
+
+
+@pytest.mark.parametrize(("scheme", "host", "assets"), [
+    ("https", "10.0.0.2:8001", "https://10.0.0.2:8001/assets/"),
+    ("http", "[::1]:8001", "http://[::1]:8001/assets/"),
+    ("http", "evil; script-src *", "'self'"),
+    ("http", "", "'self'"),
+    ("gopher", "x", "'self'"),
+])
+def test_the_epub_policy_names_the_assets_of_this_origin(scheme: str, host: str,
+                                                         assets: str) -> None:
+    assert reader_policy("epub", scheme, host) == EPUB_POLICY.format(assets=assets)
+    assert reader_policy("h5p", scheme, host) == CONTENT_POLICY
 
 
 def test_the_h5p_player_stays_in_an_opaque_origin(place_in_storage) -> None:
