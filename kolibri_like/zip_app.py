@@ -29,7 +29,12 @@ Headers, and why:
 - `Access-Control-Allow-Origin: *`: in its opaque origin an app's `fetch()` of its own files
   is cross-origin; the content is public and this origin has no credentials, so `*` gives
   nothing away.
+- The EPUB reader page alone runs on this origin itself, not in an opaque one
+  (sandbox_pages.EPUB_POLICY says why and what keeps a book's scripts from running).
 - No cookie is ever read or set and there are no sessions: plain WSGI, not Django's stack.
+  Browsers do send the main site's cookies here (cookies ignore ports); nothing reads them,
+  and only the EPUB reader's own scripts could (`document.cookie` sees the ones that are not
+  HttpOnly, as the session cookie is).
 - Stored files never change (named by MD5): a year of caching, and ETags for revalidation.
 - One byte range per request (storage.ranges), so a video inside an app can seek.
 
