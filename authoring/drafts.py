@@ -35,13 +35,17 @@ TEXT_FIELDS = {"name": MAX_NAME, "version_label": MAX_LABEL, "description": MAX_
 EDITABLE_FIELDS = ("name", "version_label", "description", "topics", "require_videos",
                    "test_sets", "step")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+# How the API writes ids: the only spelling a URL may use, so one object has one address.
+_CANONICAL_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def parse_draft_id(value: object) -> uuid.UUID | None:
-    """A draft or file id from a URL or a payload; None unless it is exactly a lowercase UUID."""
+def parse_draft_id(value: object, *, canonical: bool = True) -> uuid.UUID | None:
+    """A draft or file id from a URL or a payload; None unless it is exactly a lowercase UUID
+    (with its dashes, unless `canonical` is off: test sets may name images by hex)."""
     if isinstance(value, uuid.UUID):
         return value
-    if not isinstance(value, str) or not _UUID_RE.fullmatch(value):
+    pattern = _CANONICAL_UUID_RE if canonical else _UUID_RE
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         return None
     return uuid.UUID(value)
 

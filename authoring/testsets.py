@@ -165,7 +165,7 @@ class _Checker:
 
     def check_images(self) -> None:
         """Every image must be a finished image upload of this draft (not of another one)."""
-        parsed = {sent: parse_draft_id(sent) for sent in self.images}
+        parsed = {sent: parse_draft_id(sent, canonical=False) for sent in self.images}
         found = {item.id: item for item in DraftFile.objects.filter(
             draft=self.draft, id__in=[value for value in parsed.values() if value])}
         for sent, paths in self.images.items():
@@ -182,7 +182,7 @@ class _Checker:
         if not isinstance(value, str):
             self.errors[path] = "must be the id of an image uploaded to this course, or null"
             return None
-        parsed = parse_draft_id(value)
+        parsed = parse_draft_id(value, canonical=False)
         # Stored as the file API writes ids, so publishing finds the file by str(file.id).
         normalized = str(parsed) if parsed else value
         self.images.setdefault(normalized, []).append(path)

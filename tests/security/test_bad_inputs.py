@@ -401,3 +401,26 @@ def test_a_host_name_the_server_does_not_have_is_400(client, installed, content_
     assert client.get("/", HTTP_HOST="evil.example:8000").status_code == 400
     assert client.get("/api/channels/", HTTP_HOST="127.0.0.1:8000").status_code == 200
     assert server_state(content_dir) == before
+
+
+# --- ids other than the canonical spelling ---------------------------------------------------------
+
+def spellings(value: str) -> dict[str, str]:
+    """What `uuid.UUID` would also take for the same id (and a trailing newline)."""
+    return {"capitals": value.upper(), "no dashes": value.replace("-", ""),
+            "braces": "{" + value + "}", "urn": "urn:uuid:" + value, "newline": value + "%0a",
+            "space": "%20" + value}
+
+
+def test_an_id_in_another_spelling_is_404(world, signed_in):
+    admin = signed_in("admin")
+    draft_id, file_id = str(world.draft.id), str(world.draft_file.id)
+    urls = {"/api/drafts/{}/": draft_id, "/api/drafts/{}/files/": draft_id,
+            f"/api/drafts/{draft_id}/files/{{}}/": file_id, "/api/tasks/{}/": str(world.job.id),
+            "/api/certificates/{}/": str(world.certificate.id),
+            "/api/certificates/{}/pdf/": str(world.certificate.id)}
+    for template, value in urls.items():
+        assert admin.get(template.format(value)).status_code == 200, template
+        for how, spelled in spellings(value).items():
+            response = admin.get(template.format(spelled))
+            assert response.status_code == 404, (template, how, response.status_code)
