@@ -28,6 +28,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from django.utils.translation import gettext_lazy
+
 from accounts.permissions import IsSignedIn, owns_or_admin
 from channels.errors import ChannelError
 from channels.models import Channel
@@ -36,8 +38,9 @@ from channels.serializers import ChannelSerializer, ChannelVersionSerializer, Re
 from channels.versions import delete_channel, revert_channel
 from routers.ids import is_valid_channel_id
 
-CHANNEL_NOT_FOUND = "No such channel on this server. See /api/channels/ for the installed ones."
-NOT_YOURS = "Only an admin or the author who owns this channel may do this."
+CHANNEL_NOT_FOUND = gettext_lazy("No such channel on this server. See /api/channels/ for the "
+                                 "installed ones.")
+NOT_YOURS = gettext_lazy("Only an admin or the author who owns this channel may do this.")
 
 
 class ChannelAPIError(APIException):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 
 class ChannelError(Exception):
     exit_code = 1
@@ -13,8 +15,9 @@ class ChannelNotFoundError(ChannelError):
     http_status = 404
 
     def __init__(self, channel_id: str) -> None:
-        super().__init__(f"channel {channel_id} is not installed on this server; "
-                         "`listchannels` shows the installed ones")
+        super().__init__(gettext("channel %(channel_id)s is not installed on this server; "
+                                 "`listchannels` shows the installed ones")
+                         % {"channel_id": channel_id})
         self.channel_id = channel_id
 
 
@@ -25,7 +28,8 @@ class InvalidChannelDatabaseError(ChannelError):
     http_status = 400
 
     def __init__(self, path: object, reason: str) -> None:
-        super().__init__(f"corrupt or foreign channel database: {path}: {reason}")
+        super().__init__(gettext("corrupt or foreign channel database: %(path)s: %(reason)s")
+                         % {"path": path, "reason": reason})
         self.path = path
         self.reason = reason
 
@@ -35,8 +39,9 @@ class ChannelBusyError(ChannelError):
     http_status = 409
 
     def __init__(self, channel_id: str) -> None:
-        super().__init__(f"another operation on channel {channel_id} is running; "
-                         "wait for it to finish and try again")
+        super().__init__(gettext("another operation on channel %(channel_id)s is running; "
+                                 "wait for it to finish and try again")
+                         % {"channel_id": channel_id})
         self.channel_id = channel_id
 
 
@@ -45,8 +50,9 @@ class VersionNotFoundError(ChannelError):
     http_status = 404
 
     def __init__(self, channel_id: str, number: int) -> None:
-        super().__init__(f"channel {channel_id} has no version {number} on this server; "
-                         f"`channelversions {channel_id}` lists them")
+        super().__init__(gettext("channel %(channel_id)s has no version %(number)s on this "
+                                 "server; `channelversions %(channel_id)s` lists them")
+                         % {"channel_id": channel_id, "number": number})
 
 
 class VersionExistsError(ChannelError):
@@ -56,6 +62,7 @@ class VersionExistsError(ChannelError):
     http_status = 409
 
     def __init__(self, channel_id: str, number: int) -> None:
-        super().__init__(f"channel {channel_id} already has version {number} on this server")
+        super().__init__(gettext("channel %(channel_id)s already has version %(number)s on this "
+                                 "server") % {"channel_id": channel_id, "number": number})
         self.channel_id = channel_id
         self.number = number

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ChannelQuerySet(models.QuerySet):
@@ -12,9 +13,9 @@ class ChannelQuerySet(models.QuerySet):
 
 class Channel(models.Model):
     class State(models.TextChoices):
-        AVAILABLE = "available", "available"
+        AVAILABLE = "available", gettext_lazy("available")
         # The file failed the checks an import makes: it is reported and never served.
-        REJECTED = "rejected", "rejected"
+        REJECTED = "rejected", gettext_lazy("rejected")
 
     id = models.CharField(max_length=32, primary_key=True)
     name = models.CharField(max_length=200)
@@ -95,16 +96,16 @@ class ContentImport(models.Model):
     same selection (channels.transfer.imports)."""
 
     class State(models.TextChoices):
-        RUNNING = "running", "running"
+        RUNNING = "running", gettext_lazy("running")
         # Stopped before the end: Ctrl-C, cancel, drive removed, peer gone, disk full.
-        INTERRUPTED = "interrupted", "interrupted"
+        INTERRUPTED = "interrupted", gettext_lazy("interrupted")
         # Ran to the end, but some files were missing or damaged on the source.
-        INCOMPLETE = "incomplete", "incomplete"
-        DONE = "done", "done"
+        INCOMPLETE = "incomplete", gettext_lazy("incomplete")
+        DONE = "done", gettext_lazy("done")
 
     class SourceKind(models.TextChoices):
-        DISK = "disk", "disk"
-        NETWORK = "network", "network"
+        DISK = "disk", gettext_lazy("disk")
+        NETWORK = "network", gettext_lazy("network")
 
     channel = models.ForeignKey(Channel, related_name="content_imports", on_delete=models.CASCADE)
     source_kind = models.CharField(max_length=16, choices=SourceKind.choices)

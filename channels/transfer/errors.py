@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext
+
 from channels.errors import ChannelError
 from channels.progress import human_size
 
@@ -41,7 +43,8 @@ class ChannelNotOnSourceError(TransferError):
     http_status = 404
 
     def __init__(self, channel_id: str, source_label: str, hint: str) -> None:
-        super().__init__(f"channel {channel_id} is not on {source_label}; {hint}")
+        super().__init__(gettext("channel %(channel_id)s is not on %(source)s; %(hint)s")
+                         % {"channel_id": channel_id, "source": source_label, "hint": hint})
         self.channel_id = channel_id
 
 
@@ -50,8 +53,9 @@ class ChannelNotInstalledError(TransferError):
     http_status = 404
 
     def __init__(self, channel_id: str, import_command: str) -> None:
-        super().__init__(f"channel {channel_id} is not installed on this server; "
-                         f"import its database first: {import_command}")
+        super().__init__(gettext("channel %(channel_id)s is not installed on this server; "
+                                 "import its database first: %(command)s")
+                         % {"channel_id": channel_id, "command": import_command})
         self.channel_id = channel_id
 
 
@@ -61,7 +65,8 @@ class NodeNotFoundError(TransferError):
 
     def __init__(self, channel_id: str, node_ids: list[str]) -> None:
         shown = ", ".join(node_ids[:5]) + (" ..." if len(node_ids) > 5 else "")
-        super().__init__(f"channel {channel_id} has no node {shown}")
+        super().__init__(gettext("channel %(channel_id)s has no node %(nodes)s")
+                         % {"channel_id": channel_id, "nodes": shown})
 
 
 class InvalidManifestError(TransferError):
@@ -69,7 +74,8 @@ class InvalidManifestError(TransferError):
     http_status = 400
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"unreadable manifest {path}: {reason}; fix or delete it and run again")
+        super().__init__(gettext("unreadable manifest %(path)s: %(reason)s; fix or delete it and "
+                                 "run again") % {"path": path, "reason": reason})
 
 
 class FilesFailedError(TransferError):
@@ -81,8 +87,11 @@ class FilesFailedError(TransferError):
 
     def __init__(self, action: str, failures: list[FileFailure], result: object) -> None:
         shown = "; ".join(f"{failure.name}: {failure.reason}" for failure in failures[:10])
-        more = f" (and {len(failures) - 10} more)" if len(failures) > 10 else ""
-        super().__init__(f"{action}: {len(failures)} file(s) failed: {shown}{more}")
+        more = (gettext(" (and %(count)s more)") % {"count": len(failures) - 10}
+                if len(failures) > 10 else "")
+        super().__init__(gettext("%(action)s: %(count)s file(s) failed: %(shown)s%(more)s")
+                         % {"action": action, "count": len(failures), "shown": shown,
+                            "more": more})
         self.failures = failures
         self.result = result
 
@@ -92,9 +101,11 @@ class NotEnoughSpaceError(TransferError):
     http_status = 507
 
     def __init__(self, where: Path, needed: int, free: int) -> None:
-        super().__init__(
-            f"not enough space on {where}: {human_size(needed)} needed, {human_size(free)} free; "
-            f"free at least {human_size(max(needed - free, 1))} more and run again")
+        super().__init__(gettext(
+            "not enough space on %(where)s: %(needed)s needed, %(free)s free; free at least "
+            "%(more)s more and run again") % {
+                "where": where, "needed": human_size(needed), "free": human_size(free),
+                "more": human_size(max(needed - free, 1))})
         self.needed, self.free = needed, free
 
 
@@ -105,7 +116,8 @@ class DiskFullError(TransferError):
     http_status = 507
 
     def __init__(self, where: Path | str) -> None:
-        super().__init__(f"{where} is full; free some space and run again to resume")
+        super().__init__(gettext("%(where)s is full; free some space and run again to resume")
+                         % {"where": where})
 
 
 class FileTooLargeForDriveError(TransferError):
@@ -115,10 +127,11 @@ class FileTooLargeForDriveError(TransferError):
     http_status = 507
 
     def __init__(self, drive: Path, name: str, size: int) -> None:
-        super().__init__(
-            f"{name} ({human_size(size)}) is too large for {drive}: its FAT32 file system holds "
-            f"files up to 4 GB. Format the drive as exFAT or NTFS, or leave that node out with "
-            f"--exclude_node_ids. Nothing was copied")
+        super().__init__(gettext(
+            "%(name)s (%(size)s) is too large for %(drive)s: its FAT32 file system holds files up "
+            "to 4 GB. Format the drive as exFAT or NTFS, or leave that node out with "
+            "--exclude_node_ids. Nothing was copied")
+            % {"name": name, "size": human_size(size), "drive": drive})
 
 
 class SourceReadError(TransferError):
@@ -128,8 +141,9 @@ class SourceReadError(TransferError):
     http_status = 502
 
     def __init__(self, source_label: str, error: BaseException) -> None:
-        super().__init__(f"cannot read from {source_label} ({error}); was the drive removed or "
-                         f"the peer stopped? Files already copied are kept: run again to resume")
+        super().__init__(gettext("cannot read from %(source)s (%(error)s); was the drive removed "
+                                 "or the peer stopped? Files already copied are kept: run again "
+                                 "to resume") % {"source": source_label, "error": error})
 
 
 class DestinationWriteError(TransferError):
@@ -137,8 +151,8 @@ class DestinationWriteError(TransferError):
     http_status = 502
 
     def __init__(self, where: Path | str, error: object) -> None:
-        super().__init__(f"cannot write to {where} ({error}); was the drive removed? "
-                         f"Run again to resume")
+        super().__init__(gettext("cannot write to %(where)s (%(error)s); was the drive removed? "
+                                 "Run again to resume") % {"where": where, "error": error})
 
 
 class PeerUnreachableError(TransferError):
@@ -146,8 +160,9 @@ class PeerUnreachableError(TransferError):
     http_status = 502
 
     def __init__(self, where: str, error: object) -> None:
-        super().__init__(f"cannot reach {where} ({error}); check the address, and that the "
-                         f"server runs and is on this network")
+        super().__init__(gettext("cannot reach %(where)s (%(error)s); check the address, and "
+                                 "that the server runs and is on this network")
+                         % {"where": where, "error": error})
 
 
 class PeerAnswerError(TransferError):
@@ -163,12 +178,14 @@ class VersionNotNewerError(TransferError):
 
     def __init__(self, channel_id: str, offered: int, current: int | None,
                  kept: list[int]) -> None:
-        kept_text = ", ".join(str(number) for number in kept) or "none"
-        hint = (f" `revertchannel {channel_id} {offered}` makes it current again."
-                if offered in kept else "")
-        super().__init__(
-            f"version {offered} of channel {channel_id} is not newer than this server's "
-            f"(current {current}, kept {kept_text}); nothing was installed.{hint}")
+        kept_text = ", ".join(str(number) for number in kept) or gettext("none")
+        hint = (gettext(" `revertchannel %(channel_id)s %(offered)s` makes it current again.")
+                % {"channel_id": channel_id, "offered": offered} if offered in kept else "")
+        super().__init__(gettext(
+            "version %(offered)s of channel %(channel_id)s is not newer than this server's "
+            "(current %(current)s, kept %(kept)s); nothing was installed.%(hint)s") % {
+                "offered": offered, "channel_id": channel_id, "current": current,
+                "kept": kept_text, "hint": hint})
         self.offered, self.current = offered, current
 
 
@@ -177,5 +194,5 @@ class TransferBusyError(TransferError):
     http_status = 409
 
     def __init__(self, what: str) -> None:
-        super().__init__(f"another import or export of {what} is running; wait for it to "
-                         f"finish and try again")
+        super().__init__(gettext("another import or export of %(what)s is running; wait for it "
+                                 "to finish and try again") % {"what": what})

@@ -140,3 +140,17 @@ def test_the_health_checks_explain_themselves_in_french(client):
     assert body["checks"]["database"]["message"].endswith(") répond")
     assert body["checks"]["channel_databases"]["message"].endswith("fichier de chaîne") or \
         "fichiers de chaîne" in body["checks"]["channel_databases"]["message"]
+
+
+# Channels
+
+def test_an_unknown_channel_and_version_answer_in_french_and_arabic(admin_user, make_channel):
+    missing = signed_in(admin_user, "fr").get(f"/api/channels/{'0' * 32}/versions/")
+    assert missing.status_code == 404
+    assert missing.json()["detail"].startswith("Aucune chaîne de ce nom sur ce serveur.")
+    channel_id = make_channel("maths").channel_id
+    response = signed_in(admin_user, "ar").post(
+        f"/api/channels/{channel_id}/revert/", json.dumps({"version": 9}),
+        content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith(f"ليس للقناة {channel_id} إصدار 9")
