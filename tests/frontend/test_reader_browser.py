@@ -50,7 +50,7 @@ OPF = """<?xml version="1.0" encoding="UTF-8"?>
     <meta property="dcterms:modified">2026-01-01T00:00:00Z</meta>
   </metadata>
   <manifest>
-    <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
+    <item id="nav" href="nav/nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
     <item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>
     <item id="chapter-1" href="chapter-1.xhtml" media-type="application/xhtml+xml"/>
     <item id="chapter-2" href="chapter-2.xhtml" media-type="application/xhtml+xml"/>
@@ -66,8 +66,8 @@ NAV = """<?xml version="1.0" encoding="UTF-8"?>
 <head><title>Contents</title></head>
 <body>
   <nav epub:type="toc"><ol>
-    <li><a href="chapter-1.xhtml">The First Chapter</a></li>
-    <li><a href="chapter-2.xhtml">The Second Chapter</a></li>
+    <li><a href="../chapter-1.xhtml">The First Chapter</a></li>
+    <li><a href="../chapter-2.xhtml#text">The Second Chapter</a></li>
   </ol></nav>
 </body>
 </html>
@@ -107,7 +107,8 @@ def epub_book() -> bytes:
                          compress_type=zipfile.ZIP_STORED)
         archive.writestr("META-INF/container.xml", CONTAINER)
         archive.writestr("OEBPS/content.opf", OPF)
-        archive.writestr("OEBPS/nav.xhtml", NAV)
+        # In a folder of its own, linking up (`../`), as some books have it.
+        archive.writestr("OEBPS/nav/nav.xhtml", NAV)
         archive.writestr("OEBPS/toc.ncx", NCX)
         archive.writestr("OEBPS/chapter-1.xhtml", CHAPTER.format(
             title="The First Chapter", text="Once upon a time, on page one.", more=""))

@@ -46,14 +46,30 @@
   // Which spine section each table-of-contents entry opens, to follow the reader in the menu.
   var sectionOfOption = [];
 
+  // A table of contents names chapters relative to its own file, which may sit in another
+  // folder than the package (nav/nav.xhtml linking ../text/one.xhtml); the spine knows them
+  // relative to the package.
+  function contentsTarget(href) {
+    if (book.spine.get(href)) { return href; }
+    var packaging = book.packaging || {};
+    var base = packaging.navPath || packaging.ncxPath || "";
+    try {
+      var resolved = new URL(href, "http://book.invalid/" + base);
+      var relative = decodeURIComponent(resolved.pathname.slice(1)) + resolved.hash;
+      return book.spine.get(relative) ? relative : href;
+    } catch (error) {
+      return href;
+    }
+  }
+
   function addEntries(items, depth) {
     items.forEach(function (item) {
       var option = document.createElement("option");
-      option.value = item.href;
+      option.value = contentsTarget(item.href);
       // The book's own words, as text: never as markup.
       option.textContent = "\u00a0\u00a0".repeat(depth) + (item.label || "").trim();
       contents.appendChild(option);
-      var section = book.spine.get(item.href);
+      var section = book.spine.get(option.value);
       sectionOfOption.push(section ? section.index : -1);
       if (item.subitems && item.subitems.length) { addEntries(item.subitems, depth + 1); }
     });
