@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django.utils.translation import gettext
+
 from accounts.permissions import IsAuthorOrAdmin
 from authoring.cancel import cancel_draft
 from authoring.drafts import create_draft, get_draft, update_draft
@@ -40,7 +42,7 @@ class AuthoringAPIError(APIException):
 def error_response(error: AuthoringError) -> Response:
     body: dict[str, Any] = {"detail": str(error)}
     if isinstance(error, InvalidDraftError):
-        body = {"detail": "The draft has invalid or missing fields; see `errors`.",
+        body = {"detail": gettext("The draft has invalid or missing fields; see `errors`."),
                 "errors": error.errors}
     if getattr(error, "problems", None):
         body["problems"] = error.problems  # each problem of a refused archive, in plain words

@@ -25,6 +25,8 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.request import Request
@@ -53,12 +55,14 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 class TusVersionError(APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = f"This server speaks tus {TUS_VERSION}; send `Tus-Resumable: {TUS_VERSION}`."
+    default_detail = format_lazy(gettext_lazy("This server speaks tus {version}; send "
+                                              "`Tus-Resumable: {version}`."), version=TUS_VERSION)
 
 
 class ChunkContentTypeError(APIException):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    default_detail = f"Send a tus chunk with `Content-Type: {CHUNK_CONTENT_TYPE}`."
+    default_detail = format_lazy(gettext_lazy("Send a tus chunk with `Content-Type: {type}`."),
+                                 type=CHUNK_CONTENT_TYPE)
 
 
 def _content_type(request: Request) -> str:
@@ -84,7 +88,8 @@ def _check_tus_version(request: Request) -> None:
 def _header_number(request: Request, header: str) -> int:
     value = request.headers.get(header)
     if value is None or DIGITS.fullmatch(value) is None:
-        raise ParseError(f"Send `{header}` as a whole number of bytes.")
+        raise ParseError(gettext("Send `%(header)s` as a whole number of bytes.")
+                         % {"header": header})
     return int(value)
 
 
@@ -101,12 +106,13 @@ def parse_upload_metadata(header: str) -> dict[str, str]:
             continue
         parts = pair.strip().split(" ")
         if len(parts) > 2 or not parts[0] or parts[0] in found:
-            raise ParseError("Upload-Metadata must be comma-separated `key base64value` pairs, "
-                             "each key once.")
+            raise ParseError(gettext("Upload-Metadata must be comma-separated `key base64value` "
+                                     "pairs, each key once."))
         try:
             value = base64.b64decode(parts[1], validate=True).decode() if len(parts) == 2 else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise ParseError(f"Upload-Metadata `{parts[0]}` is not base64 of UTF-8 text.") \
+            raise ParseError(gettext("Upload-Metadata `%(key)s` is not base64 of UTF-8 text.")
+                             % {"key": parts[0]}) \
                 from None
         found[parts[0]] = value
     return found
@@ -141,9 +147,9 @@ class DraftFileListView(DraftFileAPIView):
             length = _content_length(request)
             if length is not None and length > MULTIPART_MAX_SIZE + MULTIPART_OVERHEAD:
                 raise AuthoringAPIError(UploadTooLargeError(
-                    f"A plain upload takes at most {format_size(MULTIPART_MAX_SIZE)}. Upload "
-                    "larger files resumably with the tus protocol (POST with the "
-                    "Tus-Resumable header)."))
+                    gettext("A plain upload takes at most %(size)s. Upload larger files "
+                            "resumably with the tus protocol (POST with the Tus-Resumable "
+                            "header).") % {"size": format_size(MULTIPART_MAX_SIZE)}))
         super().initial(request, *args, **kwargs)
 
     def get(self, request: Request, draft_id: str) -> Response:
@@ -165,11 +171,11 @@ class DraftFileListView(DraftFileAPIView):
     def create_tus_upload(self, request: Request, draft_id: str) -> Response:
         _check_tus_version(request)
         if "Upload-Length" not in request.headers and "Upload-Defer-Length" in request.headers:
-            raise ParseError("Upload-Defer-Length is not supported: send Upload-Length.")
+            raise ParseError(gettext("Upload-Defer-Length is not supported: send Upload-Length."))
         size = _header_number(request, "Upload-Length")
         metadata = parse_upload_metadata(request.headers.get("Upload-Metadata", ""))
         if not metadata.get("filename"):
-            raise ParseError("Name the file in Upload-Metadata (`filename`, base64).")
+            raise ParseError(gettext("Name the file in Upload-Metadata (`filename`, base64)."))
         item = start_upload(request.user, draft_id, filename=metadata["filename"], size=size,
                             description=metadata.get("description", ""),
                             topic=metadata.get("topic", ""),

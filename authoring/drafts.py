@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from authoring.errors import (
     DraftNotEditableError,
@@ -69,10 +70,11 @@ def get_open_draft(user: Any, draft_id: object, *, for_update: bool = False) -> 
     draft = get_draft(user, draft_id, for_update=for_update)
     if draft.state != Draft.State.OPEN:
         raise DraftNotEditableError(
-            f"This draft was {draft.state} (version {draft.published_version}); it cannot "
-            "change any more. To change the course, open a new draft of it."
+            gettext("This draft was %(state)s (version %(version)s); it cannot change any more. "
+                    "To change the course, open a new draft of it.")
+            % {"state": draft.get_state_display(), "version": draft.published_version}
             if draft.state == Draft.State.PUBLISHED else
-            "This draft is being published; wait for the publish to finish.")
+            gettext("This draft is being published; wait for the publish to finish."))
     return draft
 
 
@@ -86,21 +88,21 @@ def create_draft(user: Any, *, channel_id: str | None = None) -> Draft:
     if channel_id is None:
         return Draft.objects.create(owner=user)
     if not isinstance(channel_id, str) or not is_valid_channel_id(channel_id):
-        raise InvalidDraftError({"channel_id": "must be a channel id (32 lowercase hex)"})
+        raise InvalidDraftError({"channel_id": gettext("must be a channel id (32 lowercase hex)")})
     from channels.models import Channel
 
     channel = Channel.objects.filter(id=channel_id).first()
     if channel is None:
-        raise DraftNotFoundError("No such channel on this server.")
+        raise DraftNotFoundError(gettext("No such channel on this server."))
     if not (getattr(user, "is_admin", False) or channel.owner_id == getattr(user, "pk", None)):
-        raise DraftNotFoundError("No such course of yours on this server.")
+        raise DraftNotFoundError(gettext("No such course of yours on this server."))
     source = (Draft.objects.filter(channel_id=channel_id, state=Draft.State.PUBLISHED,
                                    published_version=channel.version).first())
     if source is None:
-        raise InvalidDraftError({"channel_id": (
-            f"version {channel.version} of this channel was not made in this server's course "
-            "wizard (imported, or made by an older draft that no longer exists), so there is "
-            "no draft to start from")})
+        raise InvalidDraftError({"channel_id": gettext(
+            "version %(version)s of this channel was not made in this server's course wizard "
+            "(imported, or made by an older draft that no longer exists), so there is no draft "
+            "to start from") % {"version": channel.version}})
     return copy_draft(source, owner=user)
 
 
@@ -149,34 +151,35 @@ def clean_changes(draft: Draft, changes: Mapping[str, Any]) -> dict[str, Any]:
             continue
         value = changes[name]
         if not isinstance(value, str):
-            errors[name] = "must be text"
+            errors[name] = gettext("must be text")
         elif len(value.strip()) > limit:
-            errors[name] = f"must be at most {limit} characters"
+            errors[name] = gettext("must be at most %(limit)s characters") % {"limit": limit}
         else:
             clean[name] = value.strip()
     if "topics" in changes:
         topics = changes["topics"]
         if not isinstance(topics, list) or not all(isinstance(item, str) for item in topics):
-            errors["topics"] = "must be a list of texts"
+            errors["topics"] = gettext("must be a list of texts")
         elif len(topics) > MAX_TOPICS:
-            errors["topics"] = f"at most {MAX_TOPICS} topics"
+            errors["topics"] = gettext("at most %(count)s topics") % {"count": MAX_TOPICS}
         else:
             cleaned = [item.strip() for item in topics if item.strip()]
             if any(len(item) > MAX_TOPIC for item in cleaned):
-                errors["topics"] = f"each topic at most {MAX_TOPIC} characters"
+                errors["topics"] = gettext("each topic at most %(limit)s characters") % {
+                    "limit": MAX_TOPIC}
             elif len(set(cleaned)) != len(cleaned):
-                errors["topics"] = "each topic once"
+                errors["topics"] = gettext("each topic once")
             else:
                 clean["topics"] = cleaned
     if "require_videos" in changes:
         if not isinstance(changes["require_videos"], bool):
-            errors["require_videos"] = "must be true or false"
+            errors["require_videos"] = gettext("must be true or false")
         else:
             clean["require_videos"] = changes["require_videos"]
     if "step" in changes:
         step = changes["step"]
         if isinstance(step, bool) or not isinstance(step, int) or step not in Draft.STEPS:
-            errors["step"] = "must be 1, 2, 3 or 4"
+            errors["step"] = gettext("must be 1, 2, 3 or 4")
         else:
             clean["step"] = step
     if "test_sets" in changes:

@@ -3,6 +3,8 @@ act on (INTERFACE.md: `{"detail": ...}`)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 
 class AuthoringError(Exception):
     http_status = 400
@@ -15,16 +17,16 @@ class DraftNotFoundError(AuthoringError):
     http_status = 404
     exit_code = 3
 
-    def __init__(self, message: str = "No such draft. Your drafts are listed at /api/drafts/."):
-        super().__init__(message)
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or gettext("No such draft. Your drafts are listed at /api/drafts/."))
 
 
 class DraftFileNotFoundError(AuthoringError):
     http_status = 404
     exit_code = 3
 
-    def __init__(self, message: str = "No such file in this draft."):
-        super().__init__(message)
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or gettext("No such file in this draft."))
 
 
 class DraftNotEditableError(AuthoringError):
@@ -64,9 +66,10 @@ class UnsafeArchiveError(UploadRejectedError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(
-            "This HTML5 app (zip) cannot be used: " + "; ".join(problems) + ". Make the zip "
-            "again with index.html at its top and relative file names only, then upload it.")
+        super().__init__(gettext(
+            "This HTML5 app (zip) cannot be used: %(problems)s. Make the zip again with "
+            "index.html at its top and relative file names only, then upload it.")
+            % {"problems": "; ".join(problems)})
 
 
 class UploadTooLargeError(UploadRejectedError):

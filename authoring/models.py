@@ -25,6 +25,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 def new_hex_id() -> str:
@@ -49,9 +50,9 @@ class DraftQuerySet(models.QuerySet["Draft"]):
 
 class Draft(models.Model):
     class State(models.TextChoices):
-        OPEN = "open", "open"
-        PUBLISHING = "publishing", "publishing"
-        PUBLISHED = "published", "published"
+        OPEN = "open", gettext_lazy("open")
+        PUBLISHING = "publishing", gettext_lazy("publishing")
+        PUBLISHED = "published", gettext_lazy("published")
 
     STEPS = (1, 2, 3, 4)
 
@@ -99,16 +100,16 @@ class Draft(models.Model):
 
 class DraftFile(models.Model):
     class State(models.TextChoices):
-        UPLOADING = "Uploading", "Uploading"
-        PROCESSING = "Processing", "Processing"
-        FINISHED = "Finished", "Finished"
-        ERROR = "Error", "Error"
+        UPLOADING = "Uploading", gettext_lazy("Uploading")
+        PROCESSING = "Processing", gettext_lazy("Processing")
+        FINISHED = "Finished", gettext_lazy("Finished")
+        ERROR = "Error", gettext_lazy("Error")
 
     class Usage(models.TextChoices):
         # A resource of the course (a video, a PDF ...): it becomes a node.
-        RESOURCE = "resource", "resource"
+        RESOURCE = "resource", gettext_lazy("resource")
         # An image for test-set questions and answers only: it goes inside the exercise file.
-        TEST = "test", "test"
+        TEST = "test", gettext_lazy("test")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="files")

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from authoring.course_spec import course_spec
 from authoring.drafts import get_draft, publish_problems
@@ -82,9 +83,10 @@ def publish_draft(user: Any, draft_id: object) -> PublishResult:
 
 def _already(draft: Draft) -> str:
     if draft.state == Draft.State.PUBLISHED:
-        return (f"This draft was already published as version {draft.published_version}; "
-                "nothing new was made. To change the course, open a new draft of it.")
-    return "This draft is being published right now; nothing new was made."
+        return (gettext("This draft was already published as version %(version)s; nothing new "
+                        "was made. To change the course, open a new draft of it.")
+                % {"version": draft.published_version})
+    return gettext("This draft is being published right now; nothing new was made.")
 
 
 def _channel_owner(draft: Draft) -> Any:
@@ -161,7 +163,7 @@ def course_update_lock(draft: Draft, *, wait: float = 0.0) -> Iterator[None]:
         lock.__enter__()
     except StorageBusyError:
         raise PublishConflictError(
-            "This course is being published right now; try again in a minute.") from None
+            gettext("This course is being published right now; try again in a minute.")) from None
     try:
         yield
     finally:

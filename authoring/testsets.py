@@ -27,6 +27,8 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, TypeGuard
 
+from django.utils.translation import gettext
+
 from authoring.drafts import parse_draft_id
 from authoring.models import Draft, DraftFile
 from content.perseus import (
@@ -64,9 +66,9 @@ def clean_test_sets(raw: object, draft: Draft) -> tuple[list[dict[str, Any]], Er
     the errors by path; the clean list is only meant to be saved when there are none."""
     errors: Errors = {}
     if not isinstance(raw, list):
-        return [], {"": "send a list of test sets"}
+        return [], {"": gettext("send a list of test sets")}
     if len(raw) > MAX_TEST_SETS:
-        return [], {"": f"at most {MAX_TEST_SETS} test sets per course"}
+        return [], {"": gettext("at most %(count)s test sets per course") % {"count": MAX_TEST_SETS}}
     checker = _Checker(draft, errors)
     clean = [checker.test_set(str(index), value) for index, value in enumerate(raw)]
     checker.check_images()
@@ -90,14 +92,15 @@ class _Checker:
             return {}
         title = self._text(f"{path}.title", value.get("title", ""), MAX_TITLE)
         if title == "" and f"{path}.title" not in self.errors:
-            self.errors[f"{path}.title"] = "a test set needs a title"
+            self.errors[f"{path}.title"] = gettext("a test set needs a title")
         questions = value.get("questions", [])
         clean_questions: list[dict[str, Any]] = []
         if not isinstance(questions, list):
-            self.errors[f"{path}.questions"] = "must be a list of questions"
+            self.errors[f"{path}.questions"] = gettext("must be a list of questions")
         elif not 1 <= len(questions) <= MAX_QUESTIONS:
             self.errors[f"{path}.questions"] = (
-                f"a test set needs 1 to {MAX_QUESTIONS} questions (it has {len(questions)})")
+                gettext("a test set needs 1 to %(most)s questions (it has %(count)s)")
+                % {"most": MAX_QUESTIONS, "count": len(questions)})
         else:
             clean_questions = [self.question(f"{path}.questions.{index}", question)
                                for index, question in enumerate(questions)]
@@ -117,19 +120,19 @@ class _Checker:
         text = self._text(f"{path}.text", value.get("text", ""), MAX_QUESTION_TEXT)
         image = self._image(f"{path}.image", value.get("image"))
         if not text and image is None and f"{path}.text" not in self.errors:
-            self.errors[f"{path}.text"] = "a question needs a text or an image"
+            self.errors[f"{path}.text"] = gettext("a question needs a text or an image")
         multiple = value.get("multiple", False)
         if not isinstance(multiple, bool):
-            self.errors[f"{path}.multiple"] = "must be true (multiple choice) or false"
+            self.errors[f"{path}.multiple"] = gettext("must be true (multiple choice) or false")
             multiple = False
         answers = value.get("answers", [])
         clean_answers: list[dict[str, Any]] = []
         if not isinstance(answers, list):
-            self.errors[f"{path}.answers"] = "must be a list of answers"
+            self.errors[f"{path}.answers"] = gettext("must be a list of answers")
         elif not MIN_ANSWERS <= len(answers) <= MAX_ANSWERS:
             self.errors[f"{path}.answers"] = (
-                f"a question needs {MIN_ANSWERS} to {MAX_ANSWERS} answers "
-                f"(it has {len(answers)})")
+                gettext("a question needs %(least)s to %(most)s answers (it has %(count)s)")
+                % {"least": MIN_ANSWERS, "most": MAX_ANSWERS, "count": len(answers)})
         else:
             answer_ids: set[str] = set()
             errors_before = len(self.errors)
@@ -147,10 +150,10 @@ class _Checker:
         text = self._text(f"{path}.text", value.get("text", ""), MAX_ANSWER_TEXT)
         image = self._image(f"{path}.image", value.get("image"))
         if not text and image is None and f"{path}.text" not in self.errors:
-            self.errors[f"{path}.text"] = "an answer needs a text or an image"
+            self.errors[f"{path}.text"] = gettext("an answer needs a text or an image")
         correct = value.get("correct", False)
         if not isinstance(correct, bool):
-            self.errors[f"{path}.correct"] = "must be true or false"
+            self.errors[f"{path}.correct"] = gettext("must be true or false")
             correct = False
         return {"id": self._id(value.get("id"), answer_ids), "text": text,
                 "correct": correct, "image": image}
@@ -158,10 +161,10 @@ class _Checker:
     def _count_correct(self, path: str, multiple: bool, answers: list[dict[str, Any]]) -> None:
         correct = sum(1 for answer in answers if answer["correct"])
         if multiple and correct == 0:
-            self.errors[path] = "mark at least one answer correct"
+            self.errors[path] = gettext("mark at least one answer correct")
         elif not multiple and correct != 1:
-            self.errors[path] = ("mark exactly one answer correct (single choice), or make "
-                                 "the question multiple choice")
+            self.errors[path] = gettext("mark exactly one answer correct (single choice), or "
+                                        "make the question multiple choice")
 
     def check_images(self) -> None:
         """Every image must be a finished image upload of this draft (not of another one)."""
@@ -180,7 +183,8 @@ class _Checker:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            self.errors[path] = "must be the id of an image uploaded to this course, or null"
+            self.errors[path] = gettext("must be the id of an image uploaded to this course, or "
+                                        "null")
             return None
         parsed = parse_draft_id(value, canonical=False)
         # Stored as the file API writes ids, so publishing finds the file by str(file.id).
@@ -191,23 +195,25 @@ class _Checker:
     def _is_object(self, value: object, path: str,
                    keys: frozenset[str]) -> TypeGuard[dict[str, Any]]:
         if not isinstance(value, dict):
-            self.errors[path] = "must be an object"
+            self.errors[path] = gettext("must be an object")
             return False
         unknown = sorted(str(key) for key in set(value) - keys)
         if unknown:
-            self.errors[path] = (f"unknown field(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(sorted(keys))}")
+            self.errors[path] = (gettext("unknown field(s) %(unknown)s; known: %(known)s")
+                                 % {"unknown": ", ".join(unknown),
+                                    "known": ", ".join(sorted(keys))})
         return True
 
     def _text(self, path: str, value: object, limit: int) -> str:
         if value is None:
             return ""
         if not isinstance(value, str):
-            self.errors[path] = "must be text"
+            self.errors[path] = gettext("must be text")
             return ""
         value = value.strip()
         if len(value) > limit:
-            self.errors[path] = f"at most {limit} characters (it has {len(value)})"
+            self.errors[path] = (gettext("at most %(limit)s characters (it has %(count)s)")
+                                 % {"limit": limit, "count": len(value)})
         return value
 
     def _id(self, value: object, taken: set[str]) -> str:
@@ -221,14 +227,14 @@ class _Checker:
         pass_mark = value.get("pass_mark", DEFAULT_PASS_MARK)
         if (isinstance(pass_mark, bool) or not isinstance(pass_mark, int | float)
                 or not math.isfinite(pass_mark) or not 0 < pass_mark <= 1):
-            self.errors[path] = "must be a number above 0 and at most 1 (0.8 is 80%)"
+            self.errors[path] = gettext("must be a number above 0 and at most 1 (0.8 is 80%)")
             return DEFAULT_PASS_MARK
         return float(pass_mark)
 
     def _display(self, path: str, value: dict[str, Any]) -> str:
         display = value.get("display", "one")
         if display not in DISPLAYS:
-            self.errors[path] = 'must be "one" (one question at a time) or "all"'
+            self.errors[path] = gettext('must be "one" (one question at a time) or "all"')
             return "one"
         return str(display)
 
@@ -238,20 +244,23 @@ class _Checker:
             return None
         if isinstance(attempts, bool) or not isinstance(attempts, int) \
                 or not 1 <= attempts <= MAX_ATTEMPTS:
-            self.errors[path] = f"must be null (unlimited) or a whole number 1 to {MAX_ATTEMPTS}"
+            self.errors[path] = (gettext("must be null (unlimited) or a whole number 1 to %(most)s")
+                                 % {"most": MAX_ATTEMPTS})
             return None
         return int(attempts)
 
 
 def _image_problem(item: DraftFile | None) -> str:
     if item is None:
-        return "no such file in this course; upload the image first"
+        return gettext("no such file in this course; upload the image first")
     if item.file_type != "image" or item.extension.lower() not in IMAGE_EXTENSIONS:
-        return f"{item.name} is not an image (PNG, JPEG or GIF)"
+        return gettext("%(name)s is not an image (PNG, JPEG or GIF)") % {"name": item.name}
     if item.state == DraftFile.State.UPLOADING:
-        return f"{item.name} is still uploading; choose it again once it is Finished"
+        return (gettext("%(name)s is still uploading; choose it again once it is Finished")
+                % {"name": item.name})
     if item.state != DraftFile.State.FINISHED or not item.checksum:
-        return f"{item.name} could not be stored ({item.error or item.state}); upload it again"
+        return (gettext("%(name)s could not be stored (%(reason)s); upload it again")
+                % {"name": item.name, "reason": item.error or item.state})
     return ""
 
 

@@ -154,3 +154,21 @@ def test_an_unknown_channel_and_version_answer_in_french_and_arabic(admin_user, 
         content_type="application/json")
     assert response.status_code == 404
     assert response.json()["detail"].startswith(f"ليس للقناة {channel_id} إصدار 9")
+
+
+# The course wizard's checks
+
+def test_the_wizard_checks_answer_an_author_in_french_and_arabic(author_user):
+    from authoring.models import Draft
+
+    draft = Draft.objects.create(owner=author_user)
+    response = signed_in(author_user, "fr").patch(
+        f"/api/drafts/{draft.id}/", json.dumps({"step": 9, "test_sets": [{"title": ""}]}),
+        content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "Le brouillon a des champs non valides ou manquants ; voir `errors`."
+    assert body["errors"]["step"] == "doit être 1, 2, 3 ou 4"
+    missing = signed_in(author_user, "ar").get("/api/drafts/00000000-0000-4000-8000-000000000000/")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "لا توجد هذه المسودة. مسوداتك مدرجة في /api/drafts/."
