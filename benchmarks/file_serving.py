@@ -14,15 +14,18 @@
 4. Print and record MiB/s, req/s, p50/p99 and errors (median of the rounds with min and max), the
    ratio server / nginx; goal >= 50% of nginx's throughput and 0 errors at 200 clients.
 
-`--gunicorn` adds gunicorn as benchmarks.server_choice runs it (gthread, 2 processes of 8
-threads; it sends file bodies with sendfile), when it is importable (the `bench` extra, or
-PYTHONPATH): the file-serving half of the measurement behind the production server's choice.
+gunicorn is measured too when it is importable (the `bench` extra; `--no-gunicorn` to skip),
+as benchmarks.server_choice runs it (gthread, 2 processes of 8 threads; it sends file bodies
+with sendfile): the file-serving half of the measurement behind the production server's choice.
+Where the server's CPU goes: one more run at c=16 with 1 KiB ranges gives its cost per request
+apart from the bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -40,6 +43,7 @@ CLIENT_PROCESSES = 2
 MAX_REQUESTS_PER_RUN = 100_000
 WRITE_CHUNK = 4 * 1024 * 1024
 GUNICORN_ROW = "gunicorn gthread 2x8 (not used)"
+SMALL_RANGE_BYTES = 1024
 
 
 def build_video_channel(size_bytes: int) -> tuple[str, Path]:
@@ -83,7 +87,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def drive(port: int, pid: int, url_path: str, stored: Path, concurrency: int, seconds: float,
-          seed: int) -> dict[str, float]:
+          seed: int, range_bytes: int = RANGE_BYTES) -> dict[str, float]:
     """Run the range clients (own processes) against one server; merged figures, and the
     server's CPU time per MiB sent (the figure least moved by others' load on this machine)."""
     cpu_before = cpu_seconds(pid)
@@ -93,7 +97,7 @@ def drive(port: int, pid: int, url_path: str, stored: Path, concurrency: int, se
         share = concurrency // processes + (1 if index < concurrency % processes else 0)
         job = {"port": port, "path": url_path, "file": str(stored), "concurrency": share,
                "seconds": seconds, "max_requests": MAX_REQUESTS_PER_RUN // processes,
-               "range_bytes": RANGE_BYTES, "seed": seed * 10 + index}
+               "range_bytes": range_bytes, "seed": seed * 10 + index}
         client = subprocess.Popen([sys.executable, "-m", "benchmarks.range_client"],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert client.stdin is not None
@@ -122,6 +126,7 @@ def drive(port: int, pid: int, url_path: str, stored: Path, concurrency: int, se
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         if latencies else float("nan"),
         "errors": errors,
+        "cpu_ms_per_request": cpu * 1000 / len(latencies) if latencies else float("nan"),
         "cpu_ms_per_mib": cpu * 1000 / (received / RANGE_BYTES) if received else float("nan"),
     }
 
@@ -156,8 +161,8 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--gunicorn", action="store_true",
-                        help="also measure gunicorn (gthread), if importable")
+    parser.add_argument("--no-gunicorn", action="store_true",
+                        help="do not measure gunicorn even if it is importable")
     arguments = parser.parse_args()
     size_mb = arguments.size_mb or (30 if arguments.quick else 100)
     seconds = arguments.seconds or (3.0 if arguments.quick else 8.0)
@@ -185,7 +190,7 @@ def main() -> None:
         nginx = NginxProcess(home / "nginx", upstream_port=server.port,
                              storage_dir=Path(settings.CONTENT_STORAGE_DIR)).start()
         stored.read_bytes()  # in the page cache for both, as a video many learners watch
-        if arguments.gunicorn:
+        if not arguments.no_gunicorn and importlib.util.find_spec("gunicorn") is not None:
             gunicorn, gunicorn_port = start_gunicorn(server.env, home)
 
         figures: dict[tuple[str, int], list[dict[str, float]]] = {}
@@ -206,6 +211,8 @@ def main() -> None:
                     print(f"c={concurrency} round {round_number + 1} {name}: "
                           f"{result['mibs']:.0f} MiB/s, {result['errors']:.0f} errors",
                           flush=True)
+        small = drive(server.port, server.process.pid, url_path, stored, 16, seconds, seed=99,
+                      range_bytes=SMALL_RANGE_BYTES)
 
         lines = [f"video: {size_mb} MiB of random bytes stored as a channel's mp4; 1 MiB "
                  f"Range requests at random offsets; {rounds} round(s) of {seconds:.0f} s per "
@@ -238,13 +245,34 @@ def main() -> None:
             f"{'met' if min(ratios.values()) >= 0.5 else 'NOT met'} "
             f"(lowest {min(ratios.values()):.2f}); 0 errors at 200 clients: "
             f"{'met' if errors_at_200 == 0 else f'NOT met ({errors_at_200} errors)'}"]
+        ours_runs = figures[("kolibri-like start", 16)]
+        per_mib = statistics.median(run["cpu_ms_per_mib"] for run in ours_runs)
+        fixed = small["cpu_ms_per_request"]
+        nginx_per_mib = statistics.median(run["cpu_ms_per_mib"]
+                                          for run in figures[("nginx (sendfile)", 16)])
+        lines += ["", f"Where the server's CPU goes (c=16): {per_mib:.2f} ms per 1 MiB range "
+                  f"in all; a 1 KiB range costs {fixed:.2f} ms (Django's request and "
+                  f"middleware, opening the file, headers), so about {per_mib - fixed:.2f} ms "
+                  f"is moving the MiB: waitress's one I/O thread reads each block into Python "
+                  f"and writes it to the socket, a send buffer's worth at a time, where "
+                  f"nginx's sendfile has the kernel copy it ({nginx_per_mib:.2f} ms per MiB "
+                  f"in all)."]
         if gunicorn is not None:
-            lines.append("gunicorn / nginx: " + ", ".join(
-                f"c={concurrency}: " + format(statistics.median(
-                    run["mibs"] for run in figures[(GUNICORN_ROW, concurrency)])
-                    / statistics.median(run["mibs"] for run in figures[("nginx (sendfile)",
-                                                                         concurrency)]), ".2f")
-                for concurrency in CONCURRENCIES))
+            def median_mibs(name: str, concurrency: int) -> float:
+                return statistics.median(run["mibs"] for run in figures[(name, concurrency)])
+
+            def against(other: str) -> str:
+                return ", ".join(
+                    f"c={c}: {median_mibs(GUNICORN_ROW, c) / median_mibs(other, c):.2f}"
+                    for c in CONCURRENCIES)
+
+            lines.append(f"MiB/s gunicorn / waitress: {against('kolibri-like start')}; "
+                         f"gunicorn / nginx: {against('nginx (sendfile)')}.")
+        lines.append(
+            "The production server stays waitress (benchmarks.server_choice: one process, the "
+            "memory bound of scenario 8, Windows, the sandbox origin and the consumer beside "
+            "it); where many learners watch video at once, nginx in front "
+            "(deploy/nginx/kolibri-like.conf, the nginx row above) serves the files.")
         print("\n".join(lines))
         record_result("file_serving", "Scenario 3: serving content files", lines)
     finally:

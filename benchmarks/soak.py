@@ -41,6 +41,7 @@ SAMPLE_SECONDS = 30
 CLIP_SECONDS = 10
 CLIPS = 3
 MAX_ENCODES = 200
+MAX_FAILED_ENCODES = 3
 
 
 def build_course(video_source: Path) -> dict[str, object]:
@@ -98,12 +99,17 @@ def write_random_video(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+HASH_CPU_SECONDS: list[float] = []
+
+
 def make_learners(count: int) -> list[str]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
 
     user_model = get_user_model()
+    started = time.process_time()
     hashed = make_password(PASSWORD)  # hashed once: 200 hashes would take minutes here
+    HASH_CPU_SECONDS.append(time.process_time() - started)
     names = [f"learner{number:03d}" for number in range(count)]
     user_model.objects.bulk_create([user_model(username=name, password=hashed, role="learner")
                                     for name in names])
@@ -132,7 +138,9 @@ def consumer_pid(server_pid: int) -> int | None:
 
 class EncodeLoop:
     """Keeps one encode running: a draft file of one of the clips, started as an upload's is;
-    when it is Finished (or fails), the next. Bounded by MAX_ENCODES and by `stop`."""
+    when it is Finished (or fails), the next. Bounded by MAX_ENCODES and by `stop`; gives up
+    after MAX_FAILED_ENCODES failures in a row (a broken encoder would otherwise be retried
+    in a tight loop)."""
 
     def __init__(self, clips: list[Path]) -> None:
         self.clips = clips
@@ -155,7 +163,7 @@ class EncodeLoop:
         draft = Draft.objects.create(owner=author, name="Soak encodes")
         try:
             for number in range(MAX_ENCODES):
-                if self.stop.is_set():
+                if self.stop.is_set() or len(self.failed) >= MAX_FAILED_ENCODES:
                     return
                 clip = self.clips[number % len(self.clips)]
                 stored = put_file(clip, "mp4")
@@ -169,6 +177,7 @@ class EncodeLoop:
                 while not self.stop.wait(1.0):
                     item.refresh_from_db()
                     if item.state == DraftFile.State.FINISHED:
+                        self.failed.clear()
                         self.finished += 1
                         self.durations.append(time.monotonic() - started)
                         break
@@ -303,7 +312,8 @@ def report_lines(arguments: argparse.Namespace, seconds: float, result: dict[str
              f"along: {encodes.finished} done"
              + (f" (median {statistics.median(encodes.durations):.0f} s each)"
                 if encodes.durations else "")
-             + (f", {len(encodes.failed)} failed" if encodes.failed else "") + ".",
+             + (f"; then {len(encodes.failed)} failed in a row and the loop stopped: "
+                f"{encodes.failed[0]}" if encodes.failed else "") + ".",
              "",
              f"| requests | count | errors | p50 ms | p95 ms | p99 ms | after {settled_after:.0f} s:"
              f" p50 ms | p95 ms |",
@@ -330,6 +340,14 @@ def report_lines(arguments: argparse.Namespace, seconds: float, result: dict[str
               "Server RSS every 30 s (MB): " + ", ".join(f"{row[1]:.0f}" for row in samples),
               "Server descriptors every 30 s: " + ", ".join(str(row[2]) for row in samples),
               ""]
+    if HASH_CPU_SECONDS:
+        rush = arguments.learners * HASH_CPU_SECONDS[0]
+        lines += [f"Every sign-in checks the password's PBKDF2 hash (Django's default "
+                  f"iterations): {HASH_CPU_SECONDS[0] * 1000:.0f} ms of CPU each here, so "
+                  f"{arguments.learners} sign-ins in {min(LOGIN_SPREAD_SECONDS, seconds / 4):.0f}"
+                  f" s are {rush:.0f} CPU-seconds on {os.cpu_count()} cores: while they last, "
+                  f"every other request waits behind them for a server thread (the columns "
+                  f"after {settled_after:.0f} s are the class at work).", ""]
     messages: list[str] = result["messages"]  # type: ignore[assignment]
     if messages:
         lines += ["First errors:", *[f"- `{message}`" for message in messages[:5]], ""]
