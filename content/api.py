@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django.utils.translation import gettext_lazy
+
 from content.filters import parse_file_filter, parse_node_filter
 from content.selectors import (
     file_cards,
@@ -30,7 +32,8 @@ from content.selectors import (
 )
 from content.serializers import channel_file_json, node_detail_json, node_json
 
-NODE_NOT_FOUND = "No such node in this channel. List them at /api/content/<channel_id>/contentnode/."
+NODE_NOT_FOUND = gettext_lazy("No such node in this channel. List them at "
+                              "/api/content/<channel_id>/contentnode/.")
 
 
 class ContentNodeListView(GenericAPIView):

@@ -16,6 +16,8 @@ from typing import Mapping
 
 from rest_framework.exceptions import ParseError
 
+from django.utils.translation import gettext
+
 from content.constants import CONTENT_KINDS
 
 NODE_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -46,7 +48,8 @@ def _node_id_param(params: Mapping[str, str], name: str) -> str | None:
     if value is None:
         return None
     if not is_valid_node_id(value):
-        raise ParseError(f"`{name}` must be a node id: 32 lowercase hex characters.")
+        raise ParseError(gettext("`%(name)s` must be a node id: 32 lowercase hex characters.")
+                         % {"name": name})
     return value
 
 
@@ -54,12 +57,14 @@ def parse_node_filter(params: Mapping[str, str]) -> NodeFilter:
     """Check `parent`, `kind` and `search`; an empty `search` is the same as none."""
     kind = params.get("kind")
     if kind is not None and kind not in CONTENT_KINDS:
-        raise ParseError(f"`kind` must be one of: {', '.join(CONTENT_KINDS)}.")
+        raise ParseError(gettext("`kind` must be one of: %(kinds)s.")
+                         % {"kinds": ", ".join(CONTENT_KINDS)})
     search = params.get("search")
     if search is not None:
         search = search.strip()
         if len(search) > MAX_SEARCH_LENGTH:
-            raise ParseError(f"`search` may have at most {MAX_SEARCH_LENGTH} characters.")
+            raise ParseError(gettext("`search` may have at most %(count)s characters.")
+                             % {"count": MAX_SEARCH_LENGTH})
     return NodeFilter(parent=_node_id_param(params, "parent"), kind=kind,
                       search=search or None)
 

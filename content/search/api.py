@@ -22,6 +22,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from django.utils.translation import gettext
+
 from channels.models import Channel
 from content.search.filters import SearchParams, parse_search_params
 from content.search.service import MAX_WINDOW, SearchableChannel, SearchPage, SearchResult, search_nodes
@@ -62,7 +64,7 @@ class SearchView(APIView):
     def get(self, request: Request) -> Response:
         params, page = run_search(request.query_params)
         if params.page > 1 and params.offset >= page.count:
-            raise NotFound("Invalid page.")
+            raise NotFound(gettext("Invalid page."))
         url = request.build_absolute_uri()
         has_next = (params.offset + params.page_size < page.count
                     and (params.page + 1) * params.page_size <= MAX_WINDOW)

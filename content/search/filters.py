@@ -13,6 +13,8 @@ from typing import Mapping
 
 from rest_framework.exceptions import ParseError
 
+from django.utils.translation import gettext
+
 from content.constants import CONTENT_KINDS
 from content.search.query import query_terms
 from content.search.service import MAX_WINDOW, SearchRequest
@@ -40,29 +42,34 @@ class SearchParams:
 def parse_search_params(params: Mapping[str, str], servable_ids: set[str]) -> SearchParams:
     text = (params.get("q") or "").strip()
     if not text:
-        raise ParseError("`q` is required: the words to search for.")
+        raise ParseError(gettext("`q` is required: the words to search for."))
     if len(text) > MAX_QUERY_LENGTH:
-        raise ParseError(f"`q` may have at most {MAX_QUERY_LENGTH} characters.")
+        raise ParseError(gettext("`q` may have at most %(count)s characters.")
+                         % {"count": MAX_QUERY_LENGTH})
     terms = query_terms(text)
     if not terms:
-        raise ParseError("`q` has no words to search for (letters or digits).")
+        raise ParseError(gettext("`q` has no words to search for (letters or digits)."))
     kind = params.get("kind") or None
     if kind is not None and kind not in CONTENT_KINDS:
-        raise ParseError(f"`kind` must be one of: {', '.join(CONTENT_KINDS)}.")
+        raise ParseError(gettext("`kind` must be one of: %(kinds)s.")
+                         % {"kinds": ", ".join(CONTENT_KINDS)})
     lang = params.get("lang") or None
     if lang is not None and LANG_PATTERN.fullmatch(lang) is None:
-        raise ParseError("`lang` must be a language code such as en, es-419 or pt-BR.")
+        raise ParseError(gettext("`lang` must be a language code such as en, es-419 or pt-BR."))
     channel_id = params.get("channel") or None
     if channel_id is not None:
         if not is_valid_channel_id(channel_id):
-            raise ParseError("`channel` must be a channel id: 32 lowercase hex characters.")
+            raise ParseError(gettext("`channel` must be a channel id: 32 lowercase hex "
+                                     "characters."))
         if channel_id not in servable_ids:
-            raise ParseError("`channel` names no channel served here. See /api/channels/.")
+            raise ParseError(gettext("`channel` names no channel served here. See "
+                                     "/api/channels/."))
     page = _positive_int(params, "page", 1)
     page_size = min(_positive_int(params, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
     if page * page_size > MAX_WINDOW:
-        raise ParseError(f"Only the first {MAX_WINDOW} results can be paged through; "
-                         "add words or filters to narrow the search.")
+        raise ParseError(gettext("Only the first %(count)s results can be paged through; add "
+                                 "words or filters to narrow the search.")
+                         % {"count": MAX_WINDOW})
     return SearchParams(text=text, page=page, page_size=page_size,
                         request=SearchRequest(terms=tuple(terms), kind=kind, lang=lang,
                                               channel_id=channel_id))
@@ -74,5 +81,5 @@ def _positive_int(params: Mapping[str, str], name: str, default: int) -> int:
         return default
     # Not int(): it accepts " 1", "+1", "1_0" and non-ASCII digits.
     if re.fullmatch(r"[0-9]{1,6}", value) is None or int(value) < 1:
-        raise ParseError(f"`{name}` must be a positive whole number.")
+        raise ParseError(gettext("`%(name)s` must be a positive whole number.") % {"name": name})
     return int(value)

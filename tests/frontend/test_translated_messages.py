@@ -172,3 +172,14 @@ def test_the_wizard_checks_answer_an_author_in_french_and_arabic(author_user):
     missing = signed_in(author_user, "ar").get("/api/drafts/00000000-0000-4000-8000-000000000000/")
     assert missing.status_code == 404
     assert missing.json()["detail"] == "لا توجد هذه المسودة. مسوداتك مدرجة في /api/drafts/."
+
+
+# Content and search
+
+def test_a_bad_search_is_explained_in_french_and_arabic(client):
+    french = client.get("/api/search/?q=", headers={"accept-language": "fr"})
+    assert french.status_code == 400
+    assert french.json()["detail"] == "`q` est obligatoire : les mots à rechercher."
+    arabic = client.get("/api/search/?q=maths&kind=nope", headers={"accept-language": "ar"})
+    assert arabic.status_code == 400 and arabic.json()["detail"].startswith(
+        "يجب أن يكون `kind` إحدى القيم:")
