@@ -95,6 +95,9 @@ class StoreBatch:
         self._staged: dict[str, StagedFile] = {}
         self._bytes = 0
         self._limit = 1
+        self._temp_dir = str(temp_root())
+        self._root = str(storage_root())
+        os.makedirs(self._temp_dir, exist_ok=True)
 
     @property
     def staged_count(self) -> int:
@@ -109,9 +112,9 @@ class StoreBatch:
         """Copy and hash `source` into the temp area (ChecksumMismatchError if its MD5 is not
         `expected_checksum`); it is stored at the next commit."""
         staged = stage_file(source, extension, expected_checksum=expected_checksum,
-                            durable=False)
+                            durable=False, temp_dir=self._temp_dir)
         if staged.checksum in self._staged:
-            staged.temp_path.unlink(missing_ok=True)  # the same bytes twice: stored once
+            _unlink_quietly(staged.temp_path)  # the same bytes twice: stored once
             return self._staged[staged.checksum]
         self._staged[staged.checksum] = staged
         self._bytes += staged.size
@@ -125,7 +128,7 @@ class StoreBatch:
         """Drop a staged file that a check of its content refused: it is never stored."""
         staged = self._staged.pop(checksum, None)
         if staged is not None:
-            staged.temp_path.unlink(missing_ok=True)
+            _unlink_quietly(staged.temp_path)
             self._bytes -= staged.size
 
     def commit(self) -> BatchOutcome:
@@ -136,25 +139,34 @@ class StoreBatch:
         staged = list(self._staged.values())
         if not staged:
             return outcome
-        sync_filesystem(temp_root())
+        sync_filesystem(Path(self._temp_dir))
+        left: list[StagedFile] = list(staged)  # still in the temp area
         try:
             with store_write_lock(shared=True):
                 known = _registered_sha256([item.checksum for item in staged])
                 new_rows: list[StagedFile] = []
+                left = []
                 for item in staged:
                     try:
-                        created = place_staged(item, known.get(item.checksum), durable=False)
+                        created = place_staged(item, known.get(item.checksum), durable=False,
+                                               root=self._root)
                     except ChecksumCollisionError as collision:
                         outcome.collisions.append((item, str(collision)))
+                        left.append(item)
                         continue
+                    except BaseException:
+                        left.extend(staged[staged.index(item):])
+                        raise
+                    if not created:
+                        left.append(item)
                     outcome.stored.append(PutResult(item.checksum, item.extension, item.size,
                                                     item.sha256, created))
                     if item.checksum not in known:
                         new_rows.append(item)
-                sync_filesystem(storage_root())
+                sync_filesystem(Path(self._root))
                 _register(new_rows)
         finally:
-            self._discard(staged)
+            self._discard(left)
         self._limit = min(self._limit * 2, MAX_BATCH_FILES)
         return outcome
 
@@ -164,7 +176,7 @@ class StoreBatch:
 
     def _discard(self, staged: list[StagedFile]) -> None:
         for item in staged:
-            item.temp_path.unlink(missing_ok=True)  # renamed ones are no longer there
+            _unlink_quietly(item.temp_path)
         self._staged.clear()
         self._bytes = 0
 
@@ -182,6 +194,13 @@ class StoreBatch:
             self.commit()
         except Exception:  # noqa: BLE001 - the error in flight is reported, not this one
             self.discard()
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _registered_sha256(checksums: list[str]) -> dict[str, str]:

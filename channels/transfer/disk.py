@@ -178,14 +178,15 @@ class DriveFiles:
         self.layout = layout
         self.label = layout.label()
         self._listings: dict[Path, dict[str, str]] = {}
+        self._storage_dir = str(layout.storage_dir)
 
     def store(self, ref: FileRef, on_bytes: Callable[[int], None], batch: StoreBatch) -> int:
-        path = self._find(ref)
-        if path is None:
-            raise FileUnavailableError("not on the drive")
         try:
-            handle = open_drive_file(path)
+            # Opened at its exact name first: a stat before the open costs as much as the open.
+            handle = open_drive_file(Path(self._storage_dir, ref.relpath))
         except FileNotFoundError:
+            handle = self._open_found(ref)
+        except IsADirectoryError:
             raise FileUnavailableError("not on the drive") from None
         except OSError as error:
             raise SourceReadError(self.label, error) from error
@@ -202,10 +203,19 @@ class DriveFiles:
                         ref.extension, expected_checksum=ref.checksum)
         return counted
 
+    def _open_found(self, ref: FileRef) -> BinaryIO:
+        """The file under another case of its name (FAT drives from other systems)."""
+        path = self._find(ref)
+        if path is None:
+            raise FileUnavailableError("not on the drive")
+        try:
+            return open_drive_file(path)
+        except FileNotFoundError:
+            raise FileUnavailableError("not on the drive") from None
+        except OSError as error:
+            raise SourceReadError(self.label, error) from error
+
     def _find(self, ref: FileRef) -> Path | None:
-        exact = self.layout.storage_dir / ref.relpath
-        if exact.is_file():
-            return exact
         folder = self.layout.storage_dir
         for part in ref.relpath.split("/"):
             actual = self._listing(folder).get(part.lower())

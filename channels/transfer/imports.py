@@ -115,7 +115,9 @@ def run_content_import(channel_id: str, *, kind: str, source: str, store: FileSt
             held = subtrees_of(tree, roots)
             wanted = [node_id for node_id in selected if node_id in held]
         files, invalid = read_files(database, wanted)
-        all_files, _ = read_files(database, selected) if roots is not None else (files, [])
+        # A drive that holds every chosen node (the usual whole export) needs one read only.
+        all_files, _ = read_files(database, selected) if len(wanted) != len(selected) \
+            else (files, [])
         row = _begin(channel, kind, source, node_ids, exclude_node_ids)
         result = ContentImportResult(channel_id, channel.version, store.label, import_id=row.pk)
         result.not_on_source = len({ref.checksum for ref in all_files}

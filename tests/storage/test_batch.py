@@ -70,8 +70,8 @@ def test_the_filesystem_is_synced_before_the_renames_and_before_the_rows(
     real_replace, real_sync = os.replace, sync_filesystem
 
     def replace(source: str, target: str) -> None:
-        events.append("rename")
         real_replace(source, target)
+        events.append("rename")  # after: a first try may fail for a missing folder
 
     def sync(path: Path) -> None:
         events.append(f"sync {Path(path).name}")
