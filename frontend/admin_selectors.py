@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from accounts.permissions import owns_or_admin
 from channels.models import Channel, ChannelVersion
@@ -90,9 +91,10 @@ def managed_channel(user: Any, channel_id: str) -> Channel:
     channel = Channel.objects.filter(id=channel_id).first() \
         if is_valid_channel_id(channel_id) else None
     if channel is None:
-        raise Http404("No such channel on this server.")
+        raise Http404(gettext("No such channel on this server."))
     if not owns_or_admin(user, channel.owner_id):
-        raise PermissionDenied("Only an admin or the author who owns this channel may manage it.")
+        raise PermissionDenied(gettext("Only an admin or the author who owns this channel may "
+                                       "manage it."))
     return channel
 
 

@@ -14,10 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+from django.utils.translation import gettext_lazy
 
 from learning.reports import course_report, report_csv_rows, reportable_channel
 
-NOT_FOUND = "No such course of yours on this server."
+NOT_FOUND = gettext_lazy("No such course of yours on this server.")
 
 
 @require_safe

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
 from django.http import Http404
+from django.utils.translation import gettext
 
 from channels.models import Channel
 from channels.selectors import servable_channels
@@ -91,17 +92,17 @@ def channel_cards() -> list[ChannelCard]:
 def get_channel(channel_id: str) -> Channel:
     channel = Channel.objects.servable().filter(id=channel_id).first()
     if channel is None:
-        raise Http404("No such channel on this server.")
+        raise Http404(gettext("No such channel on this server."))
     return channel
 
 
 def get_node(node_id: str) -> ContentNode:
     """A node of the active channel database; malformed or unknown ids are a 404."""
     if not is_valid_channel_id(node_id):
-        raise Http404("No such item in this channel.")
+        raise Http404(gettext("No such item in this channel."))
     node = ContentNode.objects.filter(id=node_id).first()
     if node is None:
-        raise Http404("No such item in this channel.")
+        raise Http404(gettext("No such item in this channel."))
     return node
 
 
@@ -110,7 +111,7 @@ def root_node_id(channel: Channel) -> str:
         return channel.root_id
     metadata = ChannelMetadata.objects.filter(id=channel.id).first()
     if metadata is None:
-        raise Http404("This channel has no content.")
+        raise Http404(gettext("This channel has no content."))
     return metadata.root_id
 
 

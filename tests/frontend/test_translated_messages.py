@@ -183,3 +183,12 @@ def test_a_bad_search_is_explained_in_french_and_arabic(client):
     arabic = client.get("/api/search/?q=maths&kind=nope", headers={"accept-language": "ar"})
     assert arabic.status_code == 400 and arabic.json()["detail"].startswith(
         "يجب أن يكون `kind` إحدى القيم:")
+
+
+def test_an_author_is_told_in_arabic_that_a_channel_is_not_theirs(author_user, make_channel):
+    channel_id = make_channel("maths").channel_id
+    response = signed_in(author_user, "ar").get(f"/admin/channels/{channel_id}/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "لا يمكن إدارة هذه القناة إلا لمسؤول أو للمؤلف المالك لها." in html
+    assert "Only an admin or the author" not in html
