@@ -28,6 +28,7 @@ BOOK_ID = "5eade000000000000000000000000002"
 H5P_ID = "5eade000000000000000000000000003"
 BROKEN_BOOK_ID = "5eade000000000000000000000000004"
 INCOMPLETE_H5P_ID = "5eade000000000000000000000000005"
+RTL_BOOK_ID = "5eade000000000000000000000000006"
 LEARNER = ("rosa", "rosa-reads-42")
 
 # epub.js asks every book for Apple's optional display options; most books have none.
@@ -121,6 +122,24 @@ def epub_book() -> bytes:
     return buffer.getvalue()
 
 
+def right_to_left_book() -> bytes:
+    """The same book, in Arabic and turning its pages from right to left."""
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", CONTAINER)
+        archive.writestr("OEBPS/content.opf", OPF.replace(
+            "<dc:language>en</dc:language>", "<dc:language>ar</dc:language>").replace(
+            '<spine toc="ncx">', '<spine toc="ncx" page-progression-direction="rtl">'))
+        archive.writestr("OEBPS/nav/nav.xhtml", NAV)
+        archive.writestr("OEBPS/toc.ncx", NCX)
+        for number, text in ((1, "الفصل الأول"), (2, "الفصل الثاني")):
+            archive.writestr(f"OEBPS/chapter-{number}.xhtml", CHAPTER.format(
+                title=text, text=text, more=""))
+    return buffer.getvalue()
+
+
 def broken_book() -> bytes:
     """A zip named .epub with no container: the reader must say so, not spin forever."""
     buffer = BytesIO()
@@ -205,6 +224,8 @@ def build_reader_channel() -> None:
 
     book = NodeSpec(id=BOOK_ID, title="Two Chapters", kind="document", files=[
         FileSpec(preset="epub", extension="epub", source=epub_book())])
+    arabic = NodeSpec(id=RTL_BOOK_ID, title="كتاب", kind="document", files=[
+        FileSpec(preset="epub", extension="epub", source=right_to_left_book())])
     broken = NodeSpec(id=BROKEN_BOOK_ID, title="A broken book", kind="document", files=[
         FileSpec(preset="epub", extension="epub", source=broken_book())])
     activity = NodeSpec(id=H5P_ID, title="Hello H5P", kind="h5p", files=[
@@ -214,7 +235,7 @@ def build_reader_channel() -> None:
                                           source=h5p_package_without_its_library())])
     build_channel(ChannelSpec(id=CHANNEL_ID, name="Readers", root=NodeSpec(
         id=ROOT_ID, title="Readers", kind="topic",
-        children=[book, broken, activity, incomplete])))
+        children=[book, arabic, broken, activity, incomplete])))
 
 
 @pytest.fixture(scope="module")
@@ -304,6 +325,29 @@ def test_an_epub_book_reads_page_by_page_on_the_sandbox_origin(server: ServerPro
         chapter_url = reader.evaluate("document.querySelector('#book iframe')"
                                       ".contentDocument.baseURI")
         assert chapter_url.startswith(f"{zip_url}/zipcontent/")
+
+
+def test_a_right_to_left_book_turns_its_pages_to_the_left(server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    zip_url = server.zip_url  # type: ignore[attr-defined]
+    with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
+                      allow=[DISPLAY_OPTIONS]) as page:
+        page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{RTL_BOOK_ID}/")
+        reader = page.frame_locator("iframe[data-player-epub]")
+        body = reader.locator("body")
+        expect(body).to_have_attribute("data-state", "ready")
+        expect(body).to_have_attribute("data-direction", "rtl")
+        expect(body).to_have_attribute("data-section", "0")
+        reader.locator(".reader__bar").click(position={"x": 2, "y": 2})  # the reader has focus
+        page.keyboard.press("ArrowLeft")
+        expect(body).to_have_attribute("data-section", "1")
+        book = reader.frame_locator("#book iframe")
+        expect(book.locator("#text")).to_have_text("الفصل الثاني")
+        # Keys pressed while the chapter's frame has the focus turn pages too.
+        book.locator("#text").click()
+        page.keyboard.press("ArrowRight")
+        expect(body).to_have_attribute("data-section", "0")
 
 
 def test_a_broken_epub_says_so_and_offers_the_download(server: ServerProcess) -> None:

@@ -109,10 +109,23 @@
     rendition.display(contents.value).catch(fail);
   });
 
+  // A right-to-left book (Arabic, Hebrew, Urdu...) turns its pages the other way: its next
+  // page is to the left, for the arrow keys and for the buttons.
+  var rightToLeft = false;
+  book.loaded.metadata.then(function (metadata) {
+    rightToLeft = metadata.direction === "rtl";
+    if (rightToLeft) {
+      document.querySelector(".reader__bar").dir = "rtl";
+      body.dataset.direction = "rtl";
+    }
+  });
+
   function onKey(event) {
     if (event.target && event.target.tagName === "SELECT") { return; }
-    if (event.key === "ArrowLeft") { rendition.prev(); event.preventDefault(); }
-    if (event.key === "ArrowRight") { rendition.next(); event.preventDefault(); }
+    var forward = rightToLeft ? "ArrowLeft" : "ArrowRight";
+    var back = rightToLeft ? "ArrowRight" : "ArrowLeft";
+    if (event.key === back) { rendition.prev(); event.preventDefault(); }
+    if (event.key === forward) { rendition.next(); event.preventDefault(); }
   }
   document.addEventListener("keydown", onKey);
   rendition.on("keydown", onKey);  // keys pressed while a chapter's frame has the focus
