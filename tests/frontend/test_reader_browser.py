@@ -123,16 +123,20 @@ def epub_book() -> bytes:
 
 
 def right_to_left_book() -> bytes:
-    """The same book, in Arabic and turning its pages from right to left."""
+    """The same book, in Arabic, turning its pages from right to left, and made the EPUB 2
+    way: its table of contents is the NCX alone (no navigation document)."""
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip",
                          compress_type=zipfile.ZIP_STORED)
         archive.writestr("META-INF/container.xml", CONTAINER)
-        archive.writestr("OEBPS/content.opf", OPF.replace(
+        package = OPF.replace(
             "<dc:language>en</dc:language>", "<dc:language>ar</dc:language>").replace(
-            '<spine toc="ncx">', '<spine toc="ncx" page-progression-direction="rtl">'))
-        archive.writestr("OEBPS/nav/nav.xhtml", NAV)
+            '<spine toc="ncx">', '<spine toc="ncx" page-progression-direction="rtl">').replace(
+            '<item id="nav" href="nav/nav.xhtml" media-type="application/xhtml+xml" '
+            'properties="nav"/>', "")
+        assert "nav.xhtml" not in package and 'direction="rtl"' in package
+        archive.writestr("OEBPS/content.opf", package)
         archive.writestr("OEBPS/toc.ncx", NCX)
         for number, text in ((1, "الفصل الأول"), (2, "الفصل الثاني")):
             archive.writestr(f"OEBPS/chapter-{number}.xhtml", CHAPTER.format(
@@ -338,6 +342,8 @@ def test_a_right_to_left_book_turns_its_pages_to_the_left(server: ServerProcess)
         body = reader.locator("body")
         expect(body).to_have_attribute("data-state", "ready")
         expect(body).to_have_attribute("data-direction", "rtl")
+        expect(reader.locator("[data-reader-contents] option")).to_have_text(
+            ["The First Chapter", "The Second Chapter"])
         expect(body).to_have_attribute("data-section", "0")
         reader.locator(".reader__bar").click(position={"x": 2, "y": 2})  # the reader has focus
         page.keyboard.press("ArrowLeft")
