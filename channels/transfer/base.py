@@ -180,7 +180,7 @@ def install_database(candidate: Path, channel_id: str, *, source_label: str,
         return ChannelImportResult(channel_id, info.name, info.version, False, previous,
                                    source_label)
     install_channel_version(candidate, channel_id, source_label=source_label,
-                            created_by=created_by, move=True)
+                            created_by=created_by, move=True, checked=info)
     crash_point("import.after_switch")
     return ChannelImportResult(channel_id, info.name, info.version, True, previous, source_label)
 
