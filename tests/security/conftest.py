@@ -67,9 +67,23 @@ def course_root() -> NodeSpec:
     return root
 
 
+_RENDERED: list[bytes] = []
+
+
+def render_once(text: Any) -> bytes:
+    """A real certificate PDF, rendered once per test session: rendering runs in a subprocess
+    (2 s) and these tests ask who may read a certificate, not what it prints."""
+    if not _RENDERED:
+        from learning.certificate_pdf import render_certificate_pdf
+
+        _RENDERED.append(render_certificate_pdf(text))
+    return _RENDERED[0]
+
+
 @pytest.fixture
 def world(make_channel, admin_user, author_user, learner_user, outsider_user,
-          django_user_model, content_dir, django_capture_on_commit_callbacks) -> World:
+          django_user_model, content_dir, django_capture_on_commit_callbacks,
+          monkeypatch) -> World:
     author2 = django_user_model.objects.create_user("erin", password="erin-pass",
                                                     role="author")
     users: dict[str, User | None] = {"anon": None, "learner": learner_user,
@@ -82,6 +96,7 @@ def world(make_channel, admin_user, author_user, learner_user, outsider_user,
     root = course_root()
     document_id, quiz_id = root.children[0].id or "", root.children[1].id or ""
 
+    monkeypatch.setattr("learning.certificates.render_certificate_pdf", render_once)
     learner = APIClient()
     learner.force_authenticate(learner_user)
     questions = learner.get(f"/api/content/{COURSE_ID}/contentnode/{quiz_id}/questions/")
