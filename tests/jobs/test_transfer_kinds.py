@@ -130,8 +130,10 @@ def test_cancelling_an_import_leaves_it_resumable(make_channel, admin_user, on_c
     job = run(admin_user, on_commit, {"kind": "import", "source": "disk",
                                       "channel_id": built.channel_id, "drive": str(drive)})
     assert job.state == Job.State.CANCELLED and job.error == ""
-    assert copied_at_cancel == [3]
-    assert len(stored(content)) == 3, "the files stored before the cancel are kept, whole"
+    # Files are stored in batches (storage.batch): when the third is reported checked, fewer
+    # may be in place yet; the cancel ends the batch, and every checked file is kept, whole.
+    assert copied_at_cancel and copied_at_cancel[0] <= 3
+    assert len(stored(content)) == 3, "the files checked before the cancel are kept, whole"
     assert sorted(path.name for path in (content / "tmp").iterdir()) == []
     row = ContentImport.objects.get(channel_id=built.channel_id)
     assert row.state == ContentImport.State.INTERRUPTED
