@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from django.utils.translation import gettext
+
 from channels.errors import ChannelNotFoundError
 from channels.models import Channel
 from channels.transfer.base import FileFailure, ProgressSink
@@ -106,8 +108,9 @@ class StoreReadError(TransferError):
     http_status = 500
 
     def __init__(self, path: Path, error: OSError) -> None:
-        super().__init__(f"cannot read {path} from this server's storage ({error.strerror}); "
-                         f"check its disk (verifystorage), then run the export again to resume")
+        super().__init__(gettext("cannot read %(path)s from this server's storage (%(error)s); "
+                                 "check its disk (verifystorage), then run the export again to "
+                                 "resume") % {"path": path, "error": error.strerror})
 
 
 class _StoreReader:
