@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
 }
 
 # The OpenAPI document (/api/schema/) and its Swagger UI (/api/docs/); the UI's scripts come
-# from drf-spectacular-sidecar's static files, never a CDN (kolibri_like/openapi.py).
+# from drf-spectacular-sidecar's static files, never a CDN (kolibri_like/openapi/).
 SPECTACULAR_SETTINGS = {
     "TITLE": "kolibri-like API",
     "DESCRIPTION": "The HTTP API of kolibri-like (INTERFACE.md). Errors are `{\"detail\"}`; "

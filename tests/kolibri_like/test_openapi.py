@@ -1,4 +1,4 @@
-"""The OpenAPI schema (`/api/schema/`) and its Swagger UI (`/api/docs/`), kolibri_like/openapi.py.
+"""The OpenAPI schema (`/api/schema/`) and its Swagger UI (`/api/docs/`), kolibri_like/openapi/.
 
 The schema must cover every API route, validate without a warning, agree with INTERFACE.md and
 with what the endpoints really answer, and its docs page must load nothing from outside.
