@@ -100,5 +100,10 @@ PLAYERS: dict[str, str] = {
 }
 
 
+# Presets whose extension says less than the preset: a QTI exercise is a .zip, but not an
+# HTML5 app (no index.html); nothing here plays it yet, so it is offered for download.
+PRESET_PLAYERS: dict[str, str] = {"qti": "download"}
+
+
 def preset_for(name: str) -> Preset | None:
     return PRESETS.get(name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from content.constants import PLAYERS, PRESETS
+from content.constants import PLAYERS, PRESET_PLAYERS, PRESETS
 from content.models import ContentNode, File
 from storage.mime import mime_type_for
 
@@ -114,7 +114,8 @@ def render_files(kind: str, files: Iterable[File]) -> Rendering:
     elif not essential:
         player = "none"
     else:
-        player = PLAYERS.get(essential[0].extension, "download")
+        player = PRESET_PLAYERS.get(essential[0].preset) or PLAYERS.get(essential[0].extension,
+                                                                       "download")
     # The other essential files: a video's other formats (its player's <source>s), a document's
     # original beside its PDF copy (offered for download).
     alternatives = essential[1:]

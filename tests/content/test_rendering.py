@@ -37,6 +37,7 @@ def kolibri_row(preset: str, extension: str, name: str, *, supplementary: bool) 
     ("document", "document", "pdf", "pdf"),
     ("html5", "html5_zip", "zip", "html5"),
     ("zim", "zim", "zim", "download"),
+    ("exercise", "qti", "zip", "download"),  # a zip, but not an app
 ])
 def test_it_picks_the_player_by_the_essential_file(kind: str, preset: str, extension: str,
                                                    player: str) -> None:
