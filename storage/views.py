@@ -41,6 +41,7 @@ from django.http import (
 )
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
+from django.utils.translation import gettext, gettext_lazy
 
 from storage.files import OpenedStoredFile, StoredFileNotFoundError, open_stored_file
 from storage.mime import mime_type_for
@@ -74,8 +75,8 @@ DOWNLOAD_ONLY_EXTENSIONS = frozenset({
 DOWNLOAD_ONLY_MIME_MARKERS = ("html", "xml", "svg", "javascript", "ecmascript")
 NO_SANDBOX_MIME_TYPES = frozenset({"application/pdf"})
 
-NOT_FOUND_DETAIL = ("No such file in this server's content storage. Check the address: "
-                    "/content/storage/<c0>/<c1>/<md5>.<extension>.")
+NOT_FOUND_DETAIL = gettext_lazy("No such file in this server's content storage. Check the "
+                                "address: /content/storage/<c0>/<c1>/<md5>.<extension>.")
 
 
 def _json_error(detail: str, status: int) -> JsonResponse:
@@ -240,7 +241,8 @@ def _respond(request: HttpRequest, opened: OpenedStoredFile, checksum: str,
         decision = parse_range_header(request.headers.get("Range"), opened.size)
     if isinstance(decision, UnsatisfiableRange):
         response = _json_error(
-            f"The requested range is outside the file, which has {opened.size} bytes.", 416)
+            gettext("The requested range is outside the file, which has %(size)s bytes.")
+            % {"size": opened.size}, 416)
         response["Content-Range"] = decision.content_range(opened.size)
         response["Accept-Ranges"] = "bytes"
         return response
@@ -265,14 +267,14 @@ def serve_stored_file(request: HttpRequest, c0: str, c1: str, name: str) -> Http
     """Serve one stored file by its content address; see the module doc."""
     response: HttpResponseBase
     if request.method not in ALLOWED_METHODS:
-        response = _json_error("Stored files are read-only: use GET or HEAD.", 405)
+        response = _json_error(gettext("Stored files are read-only: use GET or HEAD."), 405)
         response["Allow"] = ", ".join(ALLOWED_METHODS)
         return response
     try:
         checksum, extension = parse_storage_relpath(f"{c0}/{c1}/{name}")
         opened = open_stored_file(checksum, extension)
     except (InvalidStorageNameError, StoredFileNotFoundError):
-        return _json_error(NOT_FOUND_DETAIL, 404)
+        return _json_error(str(NOT_FOUND_DETAIL), 404)
     try:
         response = _respond(request, opened, checksum, extension)
     except BaseException:

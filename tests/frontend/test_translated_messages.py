@@ -192,3 +192,11 @@ def test_an_author_is_told_in_arabic_that_a_channel_is_not_theirs(author_user, m
     html = response.content.decode()
     assert "لا يمكن إدارة هذه القناة إلا لمسؤول أو للمؤلف المالك لها." in html
     assert "Only an admin or the author" not in html
+
+
+def test_a_missing_stored_file_is_explained_in_french(client):
+    response = client.get(f"/content/storage/a/b/ab{'0' * 30}.mp4",
+                          headers={"accept-language": "fr"})
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith(
+        "Aucun fichier de ce nom dans le stockage de contenu de ce serveur.")
