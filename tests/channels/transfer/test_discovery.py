@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from zeroconf import NonUniqueNameException, ServiceInfo, ServiceStateChange
 
-from channels.transfer import discovery
+from channels.transfer import discovery, discovery_worker
 from channels.transfer.discovery import (
     MAX_PEERS,
     SERVICE_SUBTYPE,
@@ -142,7 +142,8 @@ def test_zeroconf_disabled_announces_nothing(settings, tmp_path, monkeypatch):
     settings.ZEROCONF_ENABLED = False
     settings.HOME = tmp_path
     opened = []
-    monkeypatch.setattr(discovery, "_open_zeroconf", lambda addresses: opened.append(addresses))
+    monkeypatch.setattr(discovery_worker, "_open_zeroconf",
+                        lambda addresses: opened.append(addresses))
     assert start_discovery("0.0.0.0", 8000, addresses=lambda: ["192.168.1.10"]) is None
     time.sleep(0.2)  # long enough for a worker thread, had one been started, to open sockets
     assert opened == []
