@@ -48,8 +48,12 @@ class _Sizes:
         return self.known[checksum]
 
 
-def course_spec(draft: Draft) -> tuple[ChannelSpec, list[str]]:
-    files = [item for item in draft.files.all() if item.state != DraftFile.State.ERROR]
+def course_spec(draft: Draft, files: list[DraftFile] | None = None
+                ) -> tuple[ChannelSpec, list[str]]:
+    """The channel spec of the draft, and the nodes waiting for encodes; `files`: the draft's
+    files if the caller has loaded them already (a publish checks them first)."""
+    files = [item for item in (draft.files.all() if files is None else files)
+             if item.state != DraftFile.State.ERROR]
     checksums = {value for item in files for value in item.stored_checksums()}
     sizes = _Sizes(dict(StoredFile.objects.filter(checksum__in=checksums)
                         .values_list("checksum", "size")))

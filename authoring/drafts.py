@@ -195,12 +195,13 @@ def clean_changes(draft: Draft, changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def publish_problems(draft: Draft) -> dict[str, str]:
-    """What stops `draft` from being published now (empty when it can be)."""
+def publish_problems(draft: Draft, files: list[DraftFile] | None = None) -> dict[str, str]:
+    """What stops `draft` from being published now (empty when it can be); `files`: the
+    draft's files if the caller has loaded them already."""
     problems: dict[str, str] = {}
     if not draft.name.strip():
         problems["name"] = "a course needs a name (step 1)"
-    files = list(draft.files.all())
+    files = list(draft.files.all()) if files is None else files
     uploading = [item.name for item in files if item.state == DraftFile.State.UPLOADING]
     if uploading:
         problems["files"] = ("wait until every upload has finished, or remove it: "
