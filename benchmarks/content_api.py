@@ -1,7 +1,7 @@
 """Scenario 2 of issue 7: the content API under load, against a bare WSGI baseline in the same run.
 
     .venv/bin/python -m benchmarks.content_api            # 10 s per endpoint and concurrency
-    .venv/bin/python -m benchmarks.content_api --quick    # 3 s each
+    .venv/bin/python -m benchmarks.content_api --quick    # c=16 only, 1 s each, 1,500 nodes
 
 1. Build one channel of about 5,000 nodes (topics of 30 children, one fake file per leaf, no
    media bytes) in a throwaway KOLIBRI_LIKE_HOME.
@@ -109,11 +109,13 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per run instead of 10 s")
-    parser.add_argument("--nodes", type=int, default=5_000)
+    parser.add_argument("--quick", action="store_true",
+                        help="c=16 only, 1 s per run, 1,500 nodes instead of 5,000")
+    parser.add_argument("--nodes", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     arguments = parser.parse_args()
-    seconds = arguments.seconds or (3.0 if arguments.quick else 10.0)
+    seconds = arguments.seconds or (1.0 if arguments.quick else 10.0)
+    arguments.nodes = arguments.nodes or (1_500 if arguments.quick else 5_000)
 
     home = use_throwaway_home()
     server = baseline = None
@@ -143,7 +145,7 @@ def main() -> None:
 
         paths = request_paths(channel_id, topics, leaves, DISTINCT_PATHS)
         lines = [f"channel: {arguments.nodes} nodes ({len(topics)} topics of "
-                 f"{CHILDREN_PER_TOPIC}), {seconds:.0f} s per run, one run each, client: "
+                 f"{CHILDREN_PER_TOPIC}), {seconds:g} s per run, one run each, client: "
                  "benchmarks.load_client (Python threads, keep-alive) in its own process",
                  "",
                  "| endpoint | c | server req/s | p50 ms | p99 ms | errors | baseline req/s | "
@@ -151,7 +153,7 @@ def main() -> None:
                  "|---|---|---|---|---|---|---|---|---|---|"]
         goal_figures = None
         for endpoint, (server_paths, baseline_paths) in paths.items():
-            for concurrency in CONCURRENCIES:
+            for concurrency in (16,) if arguments.quick else CONCURRENCIES:
                 ours = drive(server.port, server_paths, concurrency, seconds)
                 base = drive(baseline_port, baseline_paths, concurrency, seconds)
                 ratio = ours["rps"] / base["rps"] if base["rps"] else float("nan")

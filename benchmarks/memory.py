@@ -1,7 +1,7 @@
 """Scenario 8 of issue 7: memory (RSS) of the production server and of its task consumer.
 
     .venv/bin/python -m benchmarks.memory            # 3 rounds, 3 s of load per endpoint
-    .venv/bin/python -m benchmarks.memory --quick    # 1 round, 2 s per endpoint
+    .venv/bin/python -m benchmarks.memory --quick    # 1 round, 1 s per endpoint, 1,500 nodes
 
 1. Build the channel of scenario 2 (benchmarks.content_api.build_bench_channel, 5,000 nodes) in
    a throwaway KOLIBRI_LIKE_HOME.
@@ -116,10 +116,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None, help="load per endpoint")
-    parser.add_argument("--nodes", type=int, default=5_000)
+    parser.add_argument("--nodes", type=int, default=None)
     arguments = parser.parse_args()
     rounds = arguments.rounds or (1 if arguments.quick else 3)
-    seconds = arguments.seconds or (2.0 if arguments.quick else 3.0)
+    seconds = arguments.seconds or (1.0 if arguments.quick else 3.0)
+    arguments.nodes = arguments.nodes or (1_500 if arguments.quick else 5_000)
 
     home = use_throwaway_home()
     try:
@@ -181,7 +182,7 @@ def main() -> None:
             f"channel: {arguments.nodes} nodes; `kolibri-like start` with its consumer "
             f"(Huey, {settings.HUEY.get('consumer', {}).get('workers', '?')} worker threads); "
             f"{rounds} round(s), each a fresh start; load: scenario 2's four endpoints at c=16, "
-            f"{seconds:.0f} s each (benchmarks.content_api.drive); RSS from /proc VmRSS, idle = "
+            f"{seconds:g} s each (benchmarks.content_api.drive); RSS from /proc VmRSS, idle = "
             "median of samples over 2 s, load = peak of samples every 0.2 s. Baseline: "
             "benchmarks.baseline_app (same SQL, waitress, 16 threads). Figures are "
             "median | min | max, MB.",

@@ -1,7 +1,7 @@
 """Scenario 6 of issue 7: publish a 10,000-node draft (revert is benchmarks.revert).
 
     .venv/bin/python -m benchmarks.publish            # 10,000 nodes, 3 publishes
-    .venv/bin/python -m benchmarks.publish --quick    # 10,000 nodes, 1 publish
+    .venv/bin/python -m benchmarks.publish --quick    # 3,000 nodes, 1 publish
 
 1. In a throwaway KOLIBRI_LIKE_HOME: an author, a draft of N nodes (the root, topics of 100
    items, one distinct small PDF per item, stored in the content store, DraftFile rows Finished).
@@ -27,6 +27,7 @@ from pathlib import Path
 from benchmarks.home import use_throwaway_home
 
 PER_TOPIC = 100
+GOAL_NODES = 10_000
 
 
 WHERE_THE_TIME_GOES = [
@@ -94,10 +95,11 @@ def stats(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--nodes", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--profile", action="store_true", help="cProfile one publish")
     arguments = parser.parse_args()
+    arguments.nodes = arguments.nodes or (3_000 if arguments.quick else GOAL_NODES)
     rounds = arguments.rounds or (1 if arguments.quick else 3)
 
     home = use_throwaway_home()
@@ -195,8 +197,11 @@ def main() -> None:
             f"| baseline: the version's rows written with sqlite3 + fsync | "
             f"{stats(base_times)} |",
             "",
-            f"ratio publish / baseline: {publish_median / base_median:.1f}x; goal publish <= 5 s: "
-            f"{'met' if publish_median <= 5.0 else 'NOT met'} ({publish_median:.2f} s)",
+            f"ratio publish / baseline: {publish_median / base_median:.1f}x; goal publish of "
+            f"{GOAL_NODES:,} nodes <= 5 s: "
+            + (f"{'met' if publish_median <= 5.0 else 'NOT met'} ({publish_median:.2f} s)"
+               if node_count >= GOAL_NODES else
+               f"not judged (a quick run of {node_count:,} nodes: {publish_median:.2f} s)"),
         ]
         lines += ["", *WHERE_THE_TIME_GOES]
         print("\n".join(lines))

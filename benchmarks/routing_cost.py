@@ -1,7 +1,7 @@
 """The cost of per-request routing: the routed content API against a statically configured alias.
 
     .venv/bin/python -m benchmarks.routing_cost            # 6 rounds of 400 requests per side
-    .venv/bin/python -m benchmarks.routing_cost --quick    # 3 rounds of 150
+    .venv/bin/python -m benchmarks.routing_cost --quick    # 3 rounds of 100, 1,500 nodes
 
 Issue 7, scenario 2 asks that the routed endpoint stay within 10% of the same endpoint on a
 statically configured database alias. Both sides run in this process, on the same channel file,
@@ -87,9 +87,10 @@ def calls_per_request(handler: Callable[..., Any], path: str, parents: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--nodes", type=int, default=None)
     arguments = parser.parse_args()
-    rounds, count = (3, 150) if arguments.quick else (6, 400)
+    rounds, count = (3, 100) if arguments.quick else (6, 400)
+    arguments.nodes = arguments.nodes or (1_500 if arguments.quick else 5_000)
 
     home = use_throwaway_home()
     try:

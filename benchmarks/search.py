@@ -1,7 +1,7 @@
 """Scenario 5 of issue 7: cross-channel search under load, against two baselines in the same run.
 
     .venv/bin/python -m benchmarks.search            # 100 channels x 5,000 nodes, 10 s of load
-    .venv/bin/python -m benchmarks.search --quick    # 100 channels x 1,000 nodes, 3 s
+    .venv/bin/python -m benchmarks.search --quick    # 30 channels x 500 nodes, 1.5 s
 
 1. In a throwaway KOLIBRI_LIKE_HOME, build the channels with the channel builder (titles and
    descriptions drawn from a fixed vocabulary of made-up words, fake file rows, no media
@@ -194,14 +194,14 @@ def row(name: str, figures: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="100 channels of 1,000 nodes (as many indexes, smaller), 3 s")
+                        help="30 channels of 500 nodes, 1.5 s")
     parser.add_argument("--channels", type=int, default=None)
     parser.add_argument("--nodes", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     arguments = parser.parse_args()
-    channel_count = arguments.channels or 100
-    nodes = arguments.nodes or (1_000 if arguments.quick else 5_000)
-    seconds = arguments.seconds or (3.0 if arguments.quick else 10.0)
+    channel_count = arguments.channels or (30 if arguments.quick else 100)
+    nodes = arguments.nodes or (500 if arguments.quick else 5_000)
+    seconds = arguments.seconds or (1.5 if arguments.quick else 10.0)
 
     home = use_throwaway_home("kolibri-like-bench-search-")
     server = None
@@ -257,7 +257,7 @@ def main() -> None:
             f"version file: median {statistics.median(rebuilds) * 1000:.0f} ms "
             f"(min {min(rebuilds) * 1000:.0f}, max {max(rebuilds) * 1000:.0f}).",
             f"Server: `kolibri-like start --no-consumer`, `GET /api/search/?q=..&page_size="
-            f"{PAGE_SIZE}`, c={CONCURRENCY}, {seconds:.0f} s, {len(paths)} distinct queries "
+            f"{PAGE_SIZE}`, c={CONCURRENCY}, {seconds:g} s, {len(paths)} distinct queries "
             "(1 word 50%, 2 words 25%, a 3-4 letter prefix 25%; 20% with `kind=`), "
             "client benchmarks.load_client in its own process. Baselines: one query at a time "
             f"in one process, {len(sample)} of the same queries.",
