@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from authoring.drafts import MAX_DESCRIPTION, MAX_TOPIC, get_draft, get_open_draft, parse_draft_id
 from authoring.errors import DraftFileNotFoundError, InvalidDraftError
@@ -55,30 +56,30 @@ def clean_fields(changes: Mapping[str, object], *,
             if value is None:
                 value = ""
             if not isinstance(value, str):
-                errors[name] = "must be text"
+                errors[name] = gettext("must be text")
             elif len(value.strip()) > limit:
-                errors[name] = f"must be at most {limit} characters"
+                errors[name] = gettext("must be at most %(limit)s characters") % {"limit": limit}
             else:
                 clean[name] = value.strip()
     if "usage" in changes:
         usage = changes["usage"] or DraftFile.Usage.RESOURCE
         if usage not in DraftFile.Usage.values:
-            errors["usage"] = "must be 'resource' or 'test'"
+            errors["usage"] = gettext("must be 'resource' or 'test'")
         elif usage == DraftFile.Usage.TEST and file_type is not None \
                 and file_type.name != "image":
-            errors["usage"] = "only images can be used in test sets"
+            errors["usage"] = gettext("only images can be used in test sets")
         else:
             clean["usage"] = usage
     if "name" in changes:
         name = safe_display_name(changes["name"])
         if not name:
-            errors["name"] = "must not be empty"
+            errors["name"] = gettext("must not be empty")
         else:
             clean["name"] = name
     if "position" in changes:
         position = changes["position"]
         if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            errors["position"] = "must be a whole number, 0 for the first file"
+            errors["position"] = gettext("must be a whole number, 0 for the first file")
         else:
             clean["position"] = position
     if errors:
@@ -91,10 +92,10 @@ def update_file(user: Any, draft_id: object, file_id: object,
     """Change a file's description, topic, name or position (its index in the draft's list;
     the other files move to make room)."""
     if not isinstance(changes, Mapping):
-        raise InvalidDraftError({"file": "send a JSON object"})
+        raise InvalidDraftError({"file": gettext("send a JSON object")})
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        raise InvalidDraftError({name: "is not a field of a file (or cannot be changed)"
+        raise InvalidDraftError({name: gettext("is not a field of a file (or cannot be changed)")
                                  for name in unknown})
     clean = clean_fields(changes)
     with transaction.atomic():

@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from authoring.errors import UploadRejectedError
 
 # The first bytes an upload is checked against: more than any signature below needs.
@@ -85,9 +87,11 @@ def classify(filename: object) -> FileType:
     extension = extension_of(name)
     type_name = TYPE_BY_EXTENSION.get(extension)
     if type_name is None:
-        what = f"“.{extension}” files" if extension else "files without an extension"
-        raise UploadRejectedError(
-            f"{what} cannot be part of a course. Allowed: {allowed_types_text()}.")
+        what = (gettext("“.%(extension)s” files") % {"extension": extension} if extension
+                else gettext("files without an extension"))
+        raise UploadRejectedError(gettext("%(what)s cannot be part of a course. Allowed: "
+                                          "%(allowed)s.")
+                                  % {"what": what, "allowed": allowed_types_text()})
     return FileType(type_name, extension)
 
 
@@ -184,8 +188,10 @@ def check_signature(file_type: FileType, first_bytes: bytes) -> None:
     if matches(first_bytes):
         return
     seen = sniff(first_bytes)
-    looks = f"they look like {seen}" if seen else "their content is something else"
-    raise UploadRejectedError(
-        f"The file's bytes are not {label}: the name ends "
-        f"in .{file_type.extension} but {looks}. Save or export the file again in the right "
-        f"format, or give it the extension that matches its content.")
+    looks = (gettext("they look like %(seen)s") % {"seen": seen} if seen
+             else gettext("their content is something else"))
+    raise UploadRejectedError(gettext(
+        "The file's bytes are not %(label)s: the name ends in .%(extension)s but %(looks)s. "
+        "Save or export the file again in the right format, or give it the extension that "
+        "matches its content.")
+        % {"label": label, "extension": file_type.extension, "looks": looks})

@@ -46,6 +46,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from authoring.draft_files import clean_fields, discard_file, free_stored, get_file
 from authoring.drafts import get_open_draft
@@ -132,15 +133,15 @@ def start_upload(user: Any, draft_id: object, *, filename: object, size: object,
 
 def check_declared_size(size: object) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise InvalidDraftError({"size": "must be the file's size in bytes"})
+        raise InvalidDraftError({"size": gettext("must be the file's size in bytes")})
     if size == 0:
-        raise EmptyUploadError("The file is empty; choose the file again.")
+        raise EmptyUploadError(gettext("The file is empty; choose the file again."))
     limit = int(settings.MAX_UPLOAD_SIZE)
     if size > limit:
-        raise UploadTooLargeError(
-            f"This file is {format_size(size)}; the largest upload this server accepts is "
-            f"{format_size(limit)} (MAX_UPLOAD_SIZE). Split or compress it, or ask the "
-            "admin to raise the limit.")
+        raise UploadTooLargeError(gettext(
+            "This file is %(size)s; the largest upload this server accepts is %(limit)s "
+            "(MAX_UPLOAD_SIZE). Split or compress it, or ask the admin to raise the limit.")
+            % {"size": format_size(size), "limit": format_size(limit)})
     return size
 
 
@@ -158,12 +159,13 @@ def _create_empty(path: Path) -> None:
 
 def _disk_error(error: OSError) -> Exception:
     if error.errno in DISK_FULL_ERRNOS:
-        return UploadDiskFullError(
+        return UploadDiskFullError(gettext(
             "The server's disk is full, so the upload cannot continue. What arrived so far is "
-            "kept: ask the admin to free space, then resume the upload.")
-    return UploadWriteError(
-        f"The server could not write the upload to its disk ({error.strerror}). What arrived "
-        "before is kept: ask the admin to check the disk, then resume the upload.")
+            "kept: ask the admin to free space, then resume the upload."))
+    return UploadWriteError(gettext(
+        "The server could not write the upload to its disk (%(reason)s). What arrived before "
+        "is kept: ask the admin to check the disk, then resume the upload.")
+        % {"reason": error.strerror})
 
 
 # Append ------------------------------------------------------------------------------------
@@ -189,14 +191,14 @@ def append_chunk(user: Any, draft_id: object, file_id: object, *, offset: int,
             return _ended(item, offset, length)
         durable = reconcile(item, descriptor)
         if offset != durable:
-            raise UploadOffsetError(
-                f"This upload is at byte {durable}, not {offset}: ask (HEAD) for Upload-Offset "
-                "and send from there.")
+            raise UploadOffsetError(gettext(
+                "This upload is at byte %(durable)s, not %(offset)s: ask (HEAD) for "
+                "Upload-Offset and send from there.") % {"durable": durable, "offset": offset})
         allowed = item.size - durable
         if length is not None and length > allowed:
-            raise UploadTooLargeError(
-                f"This chunk would end at byte {offset + length}, past the {item.size} bytes "
-                "declared for the file; nothing of it was kept.")
+            raise UploadTooLargeError(gettext(
+                "This chunk would end at byte %(end)s, past the %(size)s bytes declared for the "
+                "file; nothing of it was kept.") % {"end": offset + length, "size": item.size})
         position = _write_body(item, record, descriptor, stream, durable,
                                allowed if length is None else length, exact=length is not None)
         if position == item.size:
@@ -226,9 +228,10 @@ def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: 
             piece = b""
         if not piece:
             if exact:
-                failure = UploadInterruptedError(
-                    f"The connection dropped after {position - start} of {wanted} bytes of this "
-                    f"chunk; they are kept. Ask (HEAD) for Upload-Offset ({position}) and resume.")
+                failure = UploadInterruptedError(gettext(
+                    "The connection dropped after %(done)s of %(wanted)s bytes of this chunk; "
+                    "they are kept. Ask (HEAD) for Upload-Offset (%(position)s) and resume.")
+                    % {"done": position - start, "wanted": wanted, "position": position})
             break
         if head is not None:
             head += piece[:need - len(head)]
@@ -247,9 +250,9 @@ def _write_body(item: DraftFile, record: UploadRecord, descriptor: int, stream: 
             break
         position += len(piece)
     if not exact and position - start == wanted and _has_more(stream):
-        failure = UploadTooLargeError(
-            f"The upload sent more than the {item.size} bytes declared for the file; the bytes "
-            "past that were not kept.")
+        failure = UploadTooLargeError(gettext(
+            "The upload sent more than the %(size)s bytes declared for the file; the bytes past "
+            "that were not kept.") % {"size": item.size})
     try:
         os.fsync(descriptor)
     except OSError as error:
@@ -281,9 +284,9 @@ def _has_more(stream: Readable) -> bool:
 def _record_of(item: DraftFile) -> UploadRecord:
     record = UploadRecord.objects.filter(draft_file=item).first()
     if record is None:
-        raise UploadOffsetError(
+        raise UploadOffsetError(gettext(
             "This upload's partial file is gone (the upload ended or was cleaned up); remove the "
-            "file and upload it again.")
+            "file and upload it again."))
     return record
 
 
@@ -293,17 +296,18 @@ def _reload(item: DraftFile, path: Path) -> DraftFile:
     if fresh is None:
         # Removed while we waited: our open may have recreated the partial file, drop it.
         path.unlink(missing_ok=True)
-        raise DraftFileNotFoundError("This file was removed from the draft.")
+        raise DraftFileNotFoundError(gettext("This file was removed from the draft."))
     return fresh
 
 
 def _ended(item: DraftFile, offset: int, length: int | None) -> DraftFile:
     if item.state == DraftFile.State.ERROR:
-        raise UploadRejectedError(item.error or "This upload failed; remove it and upload again.")
+        raise UploadRejectedError(item.error
+                                  or gettext("This upload failed; remove it and upload again."))
     if offset == item.size and not length:
         return item  # a retried last PATCH whose answer was lost: nothing to do
-    raise UploadOffsetError(f"This upload is complete ({item.size} bytes); nothing more can be "
-                            "appended.")
+    raise UploadOffsetError(gettext("This upload is complete (%(size)s bytes); nothing more can "
+                                    "be appended.") % {"size": item.size})
 
 
 def reconcile(item: DraftFile, descriptor: int) -> int:
@@ -328,7 +332,7 @@ def _record_received(item: DraftFile, record: UploadRecord, position: int) -> No
     UploadRecord.objects.filter(id=record.id).update(updated_at=now)
     if not updated:
         partial_path(record).unlink(missing_ok=True)
-        raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
+        raise DraftFileNotFoundError(gettext("This file was removed from the draft while it uploaded."))
     item.received = position
 
 
@@ -360,9 +364,9 @@ def _locked_partial(path: Path, *, wait_seconds: float) -> Iterator[int]:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise UploadBusyError(
+                        raise UploadBusyError(gettext(
                             "Another request is writing this upload right now; try again in a "
-                            "moment.") from None
+                            "moment.")) from None
                     time.sleep(LOCK_POLL_SECONDS)
             try:
                 same = os.stat(path).st_ino == os.fstat(descriptor).st_ino
@@ -373,7 +377,8 @@ def _locked_partial(path: Path, *, wait_seconds: float) -> Iterator[int]:
                 return
         finally:
             os.close(descriptor)  # closing releases the lock
-    raise UploadBusyError("This upload's partial file keeps changing; try again in a moment.")
+    raise UploadBusyError(gettext("This upload's partial file keeps changing; try again in a "
+                                  "moment."))
 
 
 # Complete ----------------------------------------------------------------------------------
@@ -395,8 +400,9 @@ def complete_upload(item: DraftFile) -> DraftFile:
         crash_point("upload.stored")
         if stored.size != item.size:
             # Cannot happen unless someone wrote the partial file behind our lock.
-            raise UploadOffsetError(f"The upload holds {stored.size} bytes, not {item.size}; "
-                                    "ask (HEAD) for Upload-Offset and resume.")
+            raise UploadOffsetError(gettext("The upload holds %(stored)s bytes, not %(size)s; ask "
+                                            "(HEAD) for Upload-Offset and resume.")
+                                    % {"stored": stored.size, "size": item.size})
         now = timezone.now()
         with transaction.atomic():
             updated = DraftFile.objects.filter(
@@ -408,7 +414,7 @@ def complete_upload(item: DraftFile) -> DraftFile:
     path.unlink(missing_ok=True)
     if not updated:
         free_stored({stored.checksum})
-        raise DraftFileNotFoundError("This file was removed from the draft while it uploaded.")
+        raise DraftFileNotFoundError(gettext("This file was removed from the draft while it uploaded."))
     item.refresh_from_db()
     if state == DraftFile.State.PROCESSING and item.file_type == "office":
         _start_conversion(item)
@@ -500,10 +506,10 @@ def receive_whole_file(user: Any, draft_id: object, uploaded_file: Any, *,
     size = uploaded_file.size
     check_declared_size(size)
     if size > MULTIPART_MAX_SIZE:
-        raise UploadTooLargeError(
-            f"This file is {format_size(size)}; a plain upload takes at most "
-            f"{format_size(MULTIPART_MAX_SIZE)}. Upload larger files resumably with the tus "
-            "protocol (POST with the Tus-Resumable header).")
+        raise UploadTooLargeError(gettext(
+            "This file is %(size)s; a plain upload takes at most %(limit)s. Upload larger files "
+            "resumably with the tus protocol (POST with the Tus-Resumable header).")
+            % {"size": format_size(size), "limit": format_size(MULTIPART_MAX_SIZE)})
     item = start_upload(user, draft_id, filename=uploaded_file.name, size=size,
                         description=description, topic=topic, usage=usage)
     try:

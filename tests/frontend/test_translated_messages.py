@@ -200,3 +200,17 @@ def test_a_missing_stored_file_is_explained_in_french(client):
     assert response.status_code == 404
     assert response.json()["detail"].startswith(
         "Aucun fichier de ce nom dans le stockage de contenu de ce serveur.")
+
+
+def test_a_refused_upload_is_explained_in_french(author_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from authoring.models import Draft
+
+    draft = Draft.objects.create(owner=author_user)
+    upload = SimpleUploadedFile("setup.exe", b"MZ not a course file", content_type="text/plain")
+    response = signed_in(author_user, "fr").post(f"/api/drafts/{draft.id}/files/",
+                                                 {"file": upload})
+    assert response.status_code == 415, response.content
+    assert response.json()["detail"].startswith(
+        "Les fichiers « .exe » ne peuvent pas faire partie d’un cours. Autorisés : ")
