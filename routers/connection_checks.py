@@ -33,6 +33,7 @@ from routers.context import active_content_databases
 from routers.registry import opened_in_this_thread
 
 _static_aliases: tuple[str, ...] = ()
+DISPATCH_UID = "routers.close_old_connections"
 
 
 def aliases_to_check() -> list[str]:
@@ -74,4 +75,4 @@ def install_connection_checks() -> None:
         request_started.disconnect(django_reset_queries)
     for signal in (request_started, request_finished):
         signal.disconnect(django_close_old_connections)
-        signal.connect(close_old_connections, dispatch_uid="routers.close_old_connections")
+        signal.connect(close_old_connections, dispatch_uid=DISPATCH_UID)
