@@ -67,7 +67,8 @@ def test_every_allowed_extension_has_a_signature_and_a_sample():
     ("Lesson 1.MP4", "video", "mp4"), ("talk.ogv", "video", "ogv"),
     ("song.mp3", "audio", "mp3"), ("book.epub", "document", "epub"),
     ("slides.PPTX", "office", "pptx"), ("game.swf", "flash", "swf"),
-    ("photo.JPEG", "image", "jpeg"), ("Shapes game.ZIP", "html5", "zip"), ("C:\\Users\\bob\\notes.pdf", "document", "pdf"),
+    ("photo.JPEG", "image", "jpeg"), ("Shapes game.ZIP", "html5", "zip"),
+    ("C:\\Users\\bob\\notes.pdf", "document", "pdf"),
 ])
 def test_it_classifies_by_extension(filename, name, extension):
     assert classify(filename) == FileType(name, extension)
