@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 import os
 
 from django.http import FileResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.utils.translation import gettext
 
 from channels.selectors import is_channel_servable
 from routers.ids import is_valid_channel_id
@@ -50,8 +51,8 @@ class ChannelDatabaseView(APIView):
         response: HttpResponseBase
         if isinstance(decision, UnsatisfiableRange):
             handle.close()
-            response = JsonResponse({"detail": "The requested range is outside the file."},
-                                    status=416)
+            response = JsonResponse(
+                {"detail": gettext("The requested range is outside the file.")}, status=416)
             response["Content-Range"] = decision.content_range(stat.st_size)
         elif isinstance(decision, ByteRange):
             response = StreamingHttpResponse(

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext
+
 from channels.transfer.errors import (
     BadTransferArgumentError,
     DiskFullError,
@@ -58,7 +60,8 @@ def normalize_base_url(url: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query \
             or parsed.fragment or parsed.username or parsed.password:
         raise BadTransferArgumentError(
-            f"not a server address: {url!r}; give one like http://192.168.1.10:8000")
+            gettext("not a server address: %(url)r; give one like http://192.168.1.10:8000")
+            % {"url": url})
     return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, parsed.path.rstrip("/"),
                                     "", ""))
 
@@ -78,7 +81,8 @@ def _open(url: str, label: str, headers: dict[str, str] | None = None
             raise PeerFileNotFoundError(url) from None
         if error.code == 416:
             raise _RangeNotSatisfiableError(url) from None
-        raise PeerAnswerError(f"{label} answered {error.code} for {url}") from None
+        raise PeerAnswerError(gettext("%(peer)s answered %(code)s for %(url)s")
+                              % {"peer": label, "code": error.code, "url": url}) from None
     except urllib.error.URLError as error:
         _raise_if_certificate_changed(error.reason, url, label)
         raise PeerUnreachableError(label, error.reason) from None
@@ -105,12 +109,13 @@ def get_json(url: str, label: str) -> Any:
         except (OSError, http.client.HTTPException) as error:
             raise SourceReadError(label, error) from error
     if len(raw) > MAX_JSON_BYTES:
-        raise PeerAnswerError(f"{label} sent an answer too large for {url}")
+        raise PeerAnswerError(gettext("%(peer)s sent an answer too large for %(url)s")
+                              % {"peer": label, "url": url})
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise PeerAnswerError(f"{label} did not answer JSON for {url}; is it a server of "
-                              f"ours?") from None
+        raise PeerAnswerError(gettext("%(peer)s did not answer JSON for %(url)s; is it a server "
+                                      "of ours?") % {"peer": label, "url": url}) from None
 
 
 def discard_part(part: Path) -> None:
@@ -146,7 +151,8 @@ def download(url: str, part: Path, *, limit: int | None, on_bytes: Callable[[int
         if response.status == 206:
             match = CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
             if match is None or int(match.group(1)) != offset:
-                raise PeerAnswerError(f"{label} sent the wrong range for {url}")
+                raise PeerAnswerError(gettext("%(peer)s sent the wrong range for %(url)s")
+                                      % {"peer": label, "url": url})
         else:
             offset = 0  # a whole file: start again
             etag = response.headers.get("ETag", "")
@@ -176,8 +182,9 @@ def _receive(response: http.client.HTTPResponse, part: Path, offset: int, limit:
                 break
             received += len(chunk)
             if offset + received > limit:
-                raise PeerAnswerError(f"{label} sent more than the expected {limit} bytes "
-                                      f"for {url}")
+                raise PeerAnswerError(gettext("%(peer)s sent more than the expected %(limit)s "
+                                              "bytes for %(url)s")
+                                      % {"peer": label, "limit": limit, "url": url})
             try:
                 writer.write(chunk)
             except OSError as error:
