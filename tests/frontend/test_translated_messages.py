@@ -214,3 +214,9 @@ def test_a_refused_upload_is_explained_in_french(author_user):
     assert response.status_code == 415, response.content
     assert response.json()["detail"].startswith(
         "Les fichiers « .exe » ne peuvent pas faire partie d’un cours. Autorisés : ")
+
+
+def test_the_accounts_page_names_roles_in_french(admin_user, learner_user):
+    html = signed_in(admin_user, "fr").get("/admin/users/").content.decode()
+    assert "<td>administrateur</td>" in html and "<td>apprenant</td>" in html
+    assert "<td>learner</td>" not in html
