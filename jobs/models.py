@@ -81,6 +81,12 @@ class Job(models.Model):
         return self.state in self.ACTIVE_STATES
 
     @property
+    def stage_label(self) -> str:
+        from jobs.labels import stage_label
+
+        return stage_label(self.stage)
+
+    @property
     def summary(self) -> str:
         from jobs.selectors import result_summary
 

@@ -17,13 +17,14 @@ class JobSerializer(serializers.ModelSerializer):
     # `state` and `stage` are words scripts compare; these say them in the request's language.
     state_label = serializers.SerializerMethodField()
     stage_label = serializers.SerializerMethodField()
+    stage_labels = serializers.SerializerMethodField()
     kind_label = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = ("id", "kind", "state", "progress", "stage", "stage_done", "stage_total",
                   "stages", "error", "params", "channel_id", "result", "summary",
-                  "state_label", "stage_label", "kind_label", "created_by", "created_at",
+                  "state_label", "stage_label", "stage_labels", "kind_label", "created_by", "created_at",
                   "started_at", "finished_at", "heartbeat_at", "attempts", "cancel_requested")
         read_only_fields = fields
 
@@ -38,6 +39,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_stage_label(self, job: Job) -> str:
         return stage_label(job.stage)
+
+    def get_stage_labels(self, job: Job) -> dict[str, str]:
+        return {name: stage_label(name) for name in job.stages or {}}
 
     def get_kind_label(self, job: Job) -> str:
         return kind_label(job.kind)

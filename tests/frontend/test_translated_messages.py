@@ -24,7 +24,7 @@ def signed_in(user, language: str) -> Client:
 
 def finished_scan(admin_user) -> Job:
     return Job.objects.create(kind="scan", state=Job.State.DONE, progress=100, stage="files",
-                              created_by=admin_user,
+                              created_by=admin_user, stages={"files": [1, 1], "bytes": [9, 9]},
                               result={"registered": ["a"], "rejected": {}, "missing": []})
 
 
@@ -34,6 +34,7 @@ def test_a_task_says_its_state_kind_and_summary_in_french(admin_user):
     assert (body["state"], body["kind"], body["stage"]) == ("done", "scan", "files")
     assert body["state_label"] == "terminée"
     assert body["stage_label"] == "fichiers"
+    assert body["stage_labels"] == {"files": "fichiers", "bytes": "octets"}
     assert body["kind_label"] == "Analyser de nouveau le dossier des bases de données"
     assert body["summary"] == "1 enregistrées, 0 refusées, 0 manquantes"
 

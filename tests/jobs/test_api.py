@@ -15,8 +15,8 @@ from tests.jobs.conftest import STEPS_KIND
 pytestmark = pytest.mark.django_db
 
 JOB_FIELDS = {"id", "kind", "state", "progress", "stage", "stage_done", "stage_total", "stages",
-              "summary", "state_label", "stage_label", "kind_label", "error", "params", "channel_id",
-              "result", "created_by", "created_at", "started_at",
+              "summary", "state_label", "stage_label", "stage_labels", "kind_label", "error",
+              "params", "channel_id", "result", "created_by", "created_at", "started_at",
               "finished_at", "heartbeat_at", "attempts", "cancel_requested"}
 
 

@@ -44,10 +44,11 @@
   /* "files 10/200 · bytes 1.2 MB of 40.0 MB" while running; the last stage afterwards. */
   function stageText(job) {
     var names = Object.keys(job.stages || {});
-    if (!ACTIVE[job.state] || !names.length) { return job.stage || ""; }
+    var labels = job.stage_labels || {};
+    if (!ACTIVE[job.state] || !names.length) { return job.stage_label || job.stage || ""; }
     return names.map(function (name) {
       var counts = job.stages[name];
-      return name + " " + (name === "bytes" ? format(gettext("%(done)s of %(total)s"), { done: size(counts[0]), total: size(counts[1]) }) : counts[0] + "/" + counts[1]);
+      return (labels[name] || name) + " " + (name === "bytes" ? format(gettext("%(done)s of %(total)s"), { done: size(counts[0]), total: size(counts[1]) }) : counts[0] + "/" + counts[1]);
     }).join(" · ");
   }
 
