@@ -79,7 +79,8 @@ def enqueue_job(job_id: str) -> None:
         logger.exception("could not enqueue job %s", job_id)
         Job.objects.filter(id=job_id, state=Job.State.QUEUED).update(
             state=Job.State.FAILED, finished_at=timezone.now(),
-            error=f"The task queue did not accept the task: {one_line(error)}")
+            error=gettext("The task queue did not accept the task: %(error)s")
+            % {"error": one_line(error)})
 
 
 def run_job(job_id: str) -> Job.State | None:
