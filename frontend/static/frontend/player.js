@@ -44,35 +44,24 @@
   var nodeId = article.getAttribute("data-node-id");
   var kind = article.getAttribute("data-kind");
 
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   function report(progress, keepalive, ended) {
-    return fetch(reportUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      keepalive: !!keepalive,
-      headers: { "Accept": "application/json", "Content-Type": "application/json",
-                 "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ channel_id: channelId, node_id: nodeId,
-                             progress: Math.min(1, Math.max(0, progress)), ended: !!ended })
-    }).then(function (response) {
-      article.setAttribute("data-progress-reported", response.ok ? String(progress) : "error");
-      if (!response.ok) { return false; }
-      return response.json().catch(function () { return {}; }).then(function (saved) {
+    var body = { channel_id: channelId, node_id: nodeId,
+                 progress: Math.min(1, Math.max(0, progress)), ended: !!ended };
+    return window.KolibriLikeApi.request("POST", reportUrl, body, { keepalive: keepalive })
+      .then(function (answer) {
+        article.setAttribute("data-progress-reported", answer.ok ? String(progress) : "error");
+        if (!answer.ok) { return false; }
+        var saved = answer.data;
         // The server's answer says whether the node now counts as completed.
         document.dispatchEvent(new CustomEvent("learner-progress", { detail: {
           channel_id: channelId, node_id: nodeId,
           progress: typeof saved.progress === "number" ? saved.progress : progress,
           completed: saved.completed === undefined ? progress >= 1 : !!saved.completed } }));
         return true;
+      }).catch(function () {
+        // Offline or the server restarting: the next report carries the same furthest point.
+        return false;
       });
-    }).catch(function () {
-      // Offline or the server restarting: the next report carries the same furthest point.
-      return false;
-    });
   }
 
   if (kind === "document" || kind === "html5") {
