@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
@@ -44,13 +45,13 @@ from routers.ids import is_valid_channel_id
 _IMAGE_NAME_RE = re.compile(r"[0-9A-Za-z_-]{1,64}\.(png|jpg|jpeg|gif|svg)")
 _NODE_ID_RE = re.compile(r"[0-9a-f]{32}")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-CERTIFICATE_NOT_FOUND = "No such certificate among yours. See /api/certificates/."
+CERTIFICATE_NOT_FOUND = gettext_lazy("No such certificate among yours. See /api/certificates/.")
 
 
 class SignInRequiredError(APIException):
     status_code = 401
-    default_detail = ("Sign in to take tests and keep your progress: guests can browse and "
-                      "play, but nothing is saved for them.")
+    default_detail = gettext_lazy("Sign in to take tests and keep your progress: guests can "
+                                  "browse and play, but nothing is saved for them.")
     default_code = "not_authenticated"
 
 
@@ -67,7 +68,7 @@ class LearningErrorsMixin:
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, LearningError):
-            return Response({"detail": exc.detail}, status=exc.http_status)
+            return Response({"detail": str(exc.detail)}, status=exc.http_status)
         return super().handle_exception(exc)  # type: ignore[misc]
 
     def permission_denied(self, request: Request, message: str | None = None,
@@ -94,13 +95,14 @@ def _channel_filter(request: Request) -> str | None:
     if channel_id is None:
         return None
     if not is_valid_channel_id(channel_id):
-        raise InvalidLearningInputError("channel_id must be a channel id (32 lowercase hex).")
+        raise InvalidLearningInputError(
+            gettext("channel_id must be a channel id (32 lowercase hex)."))
     return channel_id
 
 
 def _body(request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
-        raise InvalidLearningInputError("Send a JSON object.")
+        raise InvalidLearningInputError(gettext("Send a JSON object."))
     return request.data
 
 
@@ -123,10 +125,10 @@ class QuestionImageView(LearningErrorsMixin, APIView):
 
     def get(self, request: Request, channel_id: str, node_id: str, name: str) -> HttpResponse:
         if not _IMAGE_NAME_RE.fullmatch(name):
-            raise NotFound("No such image in this test.")
+            raise NotFound(gettext("No such image in this test."))
         data = load_exercise(channel_id, _url_node_id(node_id)).image(name)
         if data is None:
-            raise NotFound("No such image in this test.")
+            raise NotFound(gettext("No such image in this test."))
         extension = name.rsplit(".", 1)[1]
         response = HttpResponse(data, content_type=IMAGE_CONTENT_TYPES[extension])
         response["Cache-Control"] = "max-age=3600"
@@ -148,7 +150,8 @@ class AttemptListView(LearningErrorsMixin, GenericAPIView):
         node_id = request.query_params.get("node_id")
         if node_id is not None:
             if not _NODE_ID_RE.fullmatch(node_id):
-                raise InvalidLearningInputError("node_id must be a node id (32 lowercase hex).")
+                raise InvalidLearningInputError(
+                    gettext("node_id must be a node id (32 lowercase hex)."))
             attempts = attempts.filter(node_id=node_id)
         page = self.paginate_queryset(attempts)
         assert page is not None
@@ -182,7 +185,7 @@ class ProgressView(LearningErrorsMixin, GenericAPIView):
         body = _body(request)
         ended = body.get("ended", False)
         if not isinstance(ended, bool):
-            raise InvalidLearningInputError("ended must be true or false.")
+            raise InvalidLearningInputError(gettext("ended must be true or false."))
         update = record_progress(request.user, body.get("channel_id"), body.get("node_id"),
                                  body.get("progress"), ended=ended,
                                  verify_base_url=_base_url(request))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
 
 from learning.completion import check_course_completion
 from learning.errors import AttemptLimitError, InvalidLearningInputError
@@ -41,12 +42,13 @@ def parse_started_at(value: object) -> dt.datetime | None:
         return None
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None:
-        raise InvalidLearningInputError("started_at must be an ISO 8601 date and time, e.g. "
-                                        "2026-03-01T09:30:00Z, or left out.")
+        raise InvalidLearningInputError(gettext("started_at must be an ISO 8601 date and time, "
+                                                "e.g. 2026-03-01T09:30:00Z, or left out."))
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, dt.timezone.utc)
     if parsed > timezone.now() + CLOCK_SLACK:
-        raise InvalidLearningInputError("started_at is in the future; check the device's clock.")
+        raise InvalidLearningInputError(
+            gettext("started_at is in the future; check the device's clock."))
     return parsed
 
 
@@ -70,9 +72,11 @@ def submit_attempt(user, channel_id: object, node_id: object, answers: object, *
         used = Attempt.objects.filter(user=user, channel_id=channel_id,
                                       node_id=node_id).count()
         if exercise.max_attempts is not None and used >= exercise.max_attempts:
-            raise AttemptLimitError(
-                f"You have used all {exercise.max_attempts} attempts at this test; ask your "
-                "teacher if you need another.")
+            raise AttemptLimitError(ngettext(
+                "You have used your %(count)d attempt at this test; ask your teacher if you "
+                "need another.",
+                "You have used all %(count)d attempts at this test; ask your teacher if you "
+                "need another.", exercise.max_attempts) % {"count": exercise.max_attempts})
         attempt = Attempt.objects.create(
             user=user, channel_id=channel_id, node_id=node_id, content_id=exercise.content_id,
             version=exercise.version, answers=clean, results=grade.results, score=grade.score,

@@ -38,6 +38,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from learning.certificate_pdf import CertificateText, render_certificate_pdf
 from learning.errors import CertificateNotReadyError
@@ -148,11 +149,12 @@ def read_certificate_pdf(certificate: Certificate) -> bytes:
     queued again, and the learner told to come back.
     """
     if certificate.state == Certificate.State.PENDING:
-        raise CertificateNotReadyError("Your certificate is being prepared; try again in a "
-                                       "minute.")
+        raise CertificateNotReadyError(gettext("Your certificate is being prepared; try again "
+                                               "in a minute."))
     if certificate.state == Certificate.State.FAILED:
-        raise CertificateNotReadyError("Your certificate could not be made yet; it is retried "
-                                       "automatically. If this lasts, tell an admin.")
+        raise CertificateNotReadyError(gettext(
+            "Your certificate could not be made yet; it is retried automatically. If this "
+            "lasts, tell an admin."))
     path = certificate_pdf_path(str(certificate.id), certificate.checksum)
     try:
         data = path.read_bytes()
@@ -166,8 +168,8 @@ def read_certificate_pdf(certificate: Certificate) -> bytes:
     from learning.tasks import render_certificate_task
 
     render_certificate_task(str(certificate.id), "")
-    raise CertificateNotReadyError("Your certificate is being prepared again; try again in a "
-                                   "minute.")
+    raise CertificateNotReadyError(gettext("Your certificate is being prepared again; try "
+                                           "again in a minute."))
 
 
 def sweep_certificate_store(now: dt.datetime | None = None,

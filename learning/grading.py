@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from django.utils.translation import gettext
+
 from content.perseus import RadioItem, UnsupportedItem
 from learning.errors import InvalidLearningInputError, NotGradableError
 from learning.questions import choice_id
@@ -39,24 +41,27 @@ def clean_answers(raw: object, items: Sequence[Item]) -> dict[str, list[str]]:
     are refused (400), so a typo is not silently graded as wrong."""
     if not isinstance(raw, dict):
         raise InvalidLearningInputError(
-            'answers must be an object: {"<question id>": ["<choice id>", ...]}.')
+            gettext('answers must be an object: {"<question id>": ["<choice id>", ...]}.'))
     by_id = {item.item_id: item for item in items}
     unknown = sorted(str(key) for key in raw if key not in by_id)
     if unknown:
         raise InvalidLearningInputError(
-            f"No such question in this test: {', '.join(unknown[:5])}. Reload the test.")
+            gettext("No such question in this test: %(ids)s. Reload the test.")
+            % {"ids": ", ".join(unknown[:5])})
     clean: dict[str, list[str]] = {}
     for question_id, chosen in raw.items():
         if not isinstance(chosen, list) or not all(isinstance(value, str) for value in chosen):
             raise InvalidLearningInputError(
-                f"The answer to {question_id} must be a list of choice ids.")
+                gettext("The answer to %(question)s must be a list of choice ids.")
+                % {"question": question_id})
         item = by_id[question_id]
         if isinstance(item, RadioItem):
             known = {choice_id(index) for index in range(len(item.choices))}
             wrong = sorted(set(chosen) - known)
             if wrong:
                 raise InvalidLearningInputError(
-                    f"Question {question_id} has no choice {wrong[0]!r}. Reload the test.")
+                    gettext("Question %(question)s has no choice %(choice)s. Reload the test.")
+                    % {"question": question_id, "choice": repr(wrong[0])})
         # Order and repeats mean nothing: a choice is chosen or not.
         clean[question_id] = sorted(set(chosen))
     return clean
@@ -79,7 +84,8 @@ def grade_answers(items: Sequence[Item], answers: Mapping[str, Sequence[str]],
         results[item.item_id] = is_right
         right += is_right
     if graded == 0:
-        raise NotGradableError("This test has no question this server can show, so it cannot "
-                               "be graded; ask the course author to replace its questions.")
+        raise NotGradableError(gettext(
+            "This test has no question this server can show, so it cannot be graded; ask the "
+            "course author to replace its questions."))
     return Grade(results=results, right=right, graded=graded, score=right / graded,
                  passed=Fraction(right, graded) >= pass_mark)

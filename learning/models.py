@@ -14,6 +14,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class NodeProgress(models.Model):
@@ -95,9 +96,11 @@ class Certificate(models.Model):
     rendered once and kept in the private store (never under /content/storage/)."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "pending"
-        READY = "ready", "ready"
-        FAILED = "failed", "failed"
+        # A context of their own: French and Arabic agree these with "certificate", not with
+        # the task states of the same English words in other catalogs.
+        PENDING = "pending", pgettext_lazy("certificate state", "pending")
+        READY = "ready", pgettext_lazy("certificate state", "ready")
+        FAILED = "failed", pgettext_lazy("certificate state", "failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,

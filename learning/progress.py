@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from content.constants import AUDIO, EXERCISE, TOPIC, VIDEO
 from learning.completion import check_course_completion
@@ -38,7 +39,8 @@ class ProgressUpdate:
 def clean_fraction(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or not math.isfinite(value) or not 0 <= value <= 1:
-        raise InvalidLearningInputError("progress must be a number from 0 to 1 (0.5 is half).")
+        raise InvalidLearningInputError(
+            gettext("progress must be a number from 0 to 1 (0.5 is half)."))
     return float(value)
 
 
@@ -48,11 +50,11 @@ def record_progress(user, channel_id: object, node_id: object, progress: object,
     fraction = clean_fraction(progress)
     node = find_channel_node(channel_id, node_id)
     if node.kind == TOPIC:
-        raise InvalidLearningInputError("A topic has no progress of its own; report the "
-                                        "progress of the resources in it.")
+        raise InvalidLearningInputError(gettext("A topic has no progress of its own; report "
+                                                "the progress of the resources in it."))
     if node.kind == EXERCISE:
-        raise InvalidLearningInputError("A test is completed by passing it: POST its answers "
-                                        "to /api/attempts/.")
+        raise InvalidLearningInputError(gettext("A test is completed by passing it: POST its "
+                                                "answers to /api/attempts/."))
     if node.kind in MEDIA_KINDS:
         completed = ended or fraction >= WATCHED_FRACTION
         if ended:

@@ -16,6 +16,8 @@ off) and which stays the same in every version of an unchanged question.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext, gettext_lazy
+
 import functools
 import re
 from dataclasses import dataclass
@@ -51,7 +53,7 @@ _IMAGE_MARKDOWN_RE = re.compile(
     r"!\[(?:\\.|[^\]\\])*\]\(\$\{\u2623 LOCALPATH\}/images/([0-9A-Za-z_.-]+)\)")
 IMAGE_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                        "gif": "image/gif", "svg": "image/svg+xml"}
-NOT_FOUND = "No such test in this course. Browse the course to find its tests."
+NOT_FOUND = gettext_lazy("No such test in this course. Browse the course to find its tests.")
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,11 @@ class Exercise:
 
 def validate_ids(channel_id: object, node_id: object) -> tuple[str, str]:
     if not isinstance(channel_id, str) or not is_valid_channel_id(channel_id):
-        raise InvalidLearningInputError("channel_id must be a channel id (32 lowercase hex).")
+        raise InvalidLearningInputError(
+            gettext("channel_id must be a channel id (32 lowercase hex)."))
     if not isinstance(node_id, str) or not _NODE_ID_RE.fullmatch(node_id):
-        raise InvalidLearningInputError("node_id must be a node id (32 lowercase hex).")
+        raise InvalidLearningInputError(
+            gettext("node_id must be a node id (32 lowercase hex)."))
     return channel_id, node_id
 
 
@@ -102,8 +106,8 @@ def load_exercise(channel_id: str, node_id: str) -> Exercise:
     except ChannelDatabaseNotFoundError:
         raise LearningNotFoundError(NOT_FOUND) from None
     if file_row is None:
-        raise ExerciseFileMissingError("This test has no question file; the course author "
-                                       "must publish it again.")
+        raise ExerciseFileMissingError(gettext("This test has no question file; the course "
+                                               "author must publish it again."))
     checksum = file_row.local_file_id or file_row.checksum
     items, mastery_model = _read_exercise_file(checksum)
     pass_mark, display, max_attempts = _settings(node.options or {}, mastery_model, len(items))
@@ -119,14 +123,16 @@ def _read_exercise_file(checksum: str) -> tuple[tuple[RadioItem | UnsupportedIte
     try:
         data = storage_path(checksum, "perseus").read_bytes()
     except (OSError, ValueError):
-        raise ExerciseFileMissingError("This test's question file is not on this server yet; "
-                                       "ask an admin to import the course's content.") from None
+        raise ExerciseFileMissingError(gettext(
+            "This test's question file is not on this server yet; ask an admin to import the "
+            "course's content.")) from None
     try:
         return (tuple(read_exercise_items(data)),
                 read_exercise_manifest(data).mastery_model)
     except InvalidExerciseFileError as error:
-        raise ExerciseFileMissingError(f"This test's question file cannot be read ({error}); "
-                                       "ask an admin to check the course.") from None
+        raise ExerciseFileMissingError(gettext(
+            "This test's question file cannot be read (%(error)s); ask an admin to check the "
+            "course.") % {"error": error}) from None
 
 
 def _settings(options: dict[str, Any], mastery_model: dict[str, Any],

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from channels.models import Channel
 from channels.selectors import is_channel_servable
@@ -29,7 +30,7 @@ from learning.questions import validate_ids
 from routers.context import using_content_database
 from routers.errors import ChannelDatabaseNotFoundError
 
-NODE_NOT_FOUND = "No such item in this course. Browse the course to find it."
+NODE_NOT_FOUND = gettext_lazy("No such item in this course. Browse the course to find it.")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from learning.models import Attempt, Certificate, NodeProgress
 
 
@@ -42,8 +44,8 @@ def verification_json(certificate: Certificate | None, code: str) -> dict[str, A
     """What the public verification page says: only what the certificate itself shows."""
     if certificate is None:
         return {"genuine": False, "code": code,
-                "detail": "No certificate with this code was issued by this server. Check the "
-                          "code (letters and digits, no 0, 1, I, L or O)."}
+                "detail": gettext("No certificate with this code was issued by this server. "
+                                  "Check the code (letters and digits, no 0, 1, I, L or O).")}
     return {"genuine": True, "code": certificate.code,
             "learner_name": certificate.learner_name, "course_name": certificate.course_name,
             "version": certificate.version, "version_label": certificate.version_label,
