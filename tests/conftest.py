@@ -13,6 +13,7 @@ from django.db import connections
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import testcases
+from django.utils import translation
 
 from channels.builder import BuildResult, ChannelSpec, FileSpec, NodeSpec, build_channel
 from routers.db_router import is_channel_alias
@@ -45,6 +46,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("django_db") is not None:
             item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request made through a test client leaves its language active in the thread: a later
+    test that calls the services directly would read another language's sentences."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

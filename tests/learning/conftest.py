@@ -15,20 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
-from django.utils import translation
 from rest_framework.test import APIClient
 
 from authoring.testsets import build_exercise_file, exercise_options
 from channels.builder import FileSpec, NodeSpec, stable_id
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    """A request made through a test client leaves its language active in the thread; a test
-    that calls the services directly then reads the default language's sentences."""
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 def question(text: str, answers: list[tuple[str, bool]], *, multiple: bool = False,
