@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from typing import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -46,6 +47,8 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._database_name: str | None = None
         self.env = self._environment(env or {})
+        # The sandbox origin for HTML5 apps, books and H5P (`kolibri-like start --zip-port`).
+        self.zip_url = f"http://127.0.0.1:{self.env['ZIP_PORT']}"
 
     def _environment(self, extra: dict[str, str]) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items()
@@ -144,3 +147,16 @@ def _postgres_admin(database_url: str, statement: str) -> None:
 
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute(statement)
+
+
+def prepared_server(home: Path,
+                    *shell_code: str | Callable[[ServerProcess], str]) -> ServerProcess:
+    """A server (not started yet) with its database migrated and each piece of `shell_code` run
+    in `kolibri-like shell` inside it, as an admin would set one up; a callable gets the server
+    (its URL, its sandbox origin) and gives the code."""
+    server = ServerProcess(home)
+    server.home.mkdir(parents=True, exist_ok=True)
+    server.run_command("migrate", "--noinput")
+    for code in shell_code:
+        server.run_command("shell", "-c", code(server) if callable(code) else code)
+    return server

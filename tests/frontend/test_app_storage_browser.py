@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from tests.browser import watched_page
-from tests.servers import ServerProcess, free_port
+from tests.servers import ServerProcess, prepared_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -81,18 +81,9 @@ def build_storage_channel() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    main_port = free_port()
-    zip_port = free_port()
-    while zip_port == main_port:
-        zip_port = free_port()
-    server = ServerProcess(tmp_path_factory.mktemp("storage") / "server", port=main_port,
-                           env={"ZIP_PORT": str(zip_port)})
-    server.zip_url = f"http://127.0.0.1:{zip_port}"  # type: ignore[attr-defined]
-    server.home.mkdir(parents=True, exist_ok=True)
-    server.run_command("migrate", "--noinput")
-    server.run_command("shell", "-c", (
-        "from tests.frontend.test_app_storage_browser import build_storage_channel; "
-        "build_storage_channel()"))
+    server = prepared_server(tmp_path_factory.mktemp("storage") / "server",
+                             "from tests.frontend.test_app_storage_browser import "
+                             "build_storage_channel; build_storage_channel()")
     with server:
         yield server
 
@@ -101,7 +92,7 @@ def test_an_app_using_web_storage_runs_and_keeps_its_items_to_itself(
         server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{WRITER_ID}/")
         app = page.frame_locator("iframe[data-player-app]")

@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 
 from tests.browser import screenshot_path, watched_page
-from tests.servers import ServerProcess, free_port
+from tests.servers import ServerProcess, prepared_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -114,18 +114,9 @@ def build_sandbox_channel(main_origin: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    main_port = free_port()
-    zip_port = free_port()
-    while zip_port == main_port:
-        zip_port = free_port()
-    server = ServerProcess(tmp_path_factory.mktemp("sandbox") / "server", port=main_port,
-                           env={"ZIP_PORT": str(zip_port)})
-    server.zip_url = f"http://127.0.0.1:{zip_port}"  # type: ignore[attr-defined]
-    server.home.mkdir(parents=True, exist_ok=True)
-    server.run_command("migrate", "--noinput")
-    server.run_command("shell", "-c", (
-        "from tests.frontend.test_html5_browser import build_sandbox_channel; "
-        f"build_sandbox_channel({server.url!r})"))
+    server = prepared_server(tmp_path_factory.mktemp("sandbox") / "server",
+                             lambda server: "from tests.frontend.test_html5_browser import "
+                             f"build_sandbox_channel; build_sandbox_channel({server.url!r})")
     with server:
         yield server
 
@@ -134,7 +125,7 @@ def test_an_html5_app_plays_from_the_sandbox_origin_and_cannot_reach_the_site(
         server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.context.add_cookies([{"name": "parent_secret", "value": "s3cret",
                                    "url": server.url}])
@@ -164,7 +155,7 @@ def test_an_html5_app_plays_from_the_sandbox_origin_and_cannot_reach_the_site(
 
 def test_a_flash_movie_plays_through_ruffle_on_the_sandbox_origin(
         server: ServerProcess) -> None:
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{FLASH_ID}/")
         frame_element = page.locator("iframe[data-player-flash]")

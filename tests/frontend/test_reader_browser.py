@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from tests.browser import screenshot_path, watched_page
-from tests.servers import ServerProcess, free_port
+from tests.servers import ServerProcess, prepared_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -244,21 +244,12 @@ def build_reader_channel() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    main_port = free_port()
-    zip_port = free_port()
-    while zip_port == main_port:
-        zip_port = free_port()
-    server = ServerProcess(tmp_path_factory.mktemp("readers") / "server", port=main_port,
-                           env={"ZIP_PORT": str(zip_port)})
-    server.zip_url = f"http://127.0.0.1:{zip_port}"  # type: ignore[attr-defined]
-    server.home.mkdir(parents=True, exist_ok=True)
-    server.run_command("migrate", "--noinput")
-    server.run_command("shell", "-c", (
-        "from tests.frontend.test_reader_browser import build_reader_channel; "
-        "build_reader_channel()"))
-    server.run_command("shell", "-c", (
-        "from accounts.models import User; "
-        f"User.objects.create_user({LEARNER[0]!r}, password={LEARNER[1]!r}, role='learner')"))
+    server = prepared_server(tmp_path_factory.mktemp("readers") / "server",
+                             "from tests.frontend.test_reader_browser import build_reader_channel; "
+                             "build_reader_channel()",
+                             "from accounts.models import User; "
+                             f"User.objects.create_user({LEARNER[0]!r}, password={LEARNER[1]!r}, "
+                             "role='learner')")
     with server:
         yield server
 
@@ -266,7 +257,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def test_an_epub_book_reads_page_by_page_on_the_sandbox_origin(server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
                       allow=[DISPLAY_OPTIONS]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{BOOK_ID}/")
@@ -334,7 +325,7 @@ def test_an_epub_book_reads_page_by_page_on_the_sandbox_origin(server: ServerPro
 def test_a_right_to_left_book_turns_its_pages_to_the_left(server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
                       allow=[DISPLAY_OPTIONS]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{RTL_BOOK_ID}/")
@@ -359,7 +350,7 @@ def test_a_right_to_left_book_turns_its_pages_to_the_left(server: ServerProcess)
 def test_a_broken_epub_says_so_and_offers_the_download(server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     allow = [("GET", r"/zipcontent/[0-9a-f]{32}\.epub/META-INF/container\.xml", 404),
              DISPLAY_OPTIONS]
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
@@ -374,7 +365,7 @@ def test_a_broken_epub_says_so_and_offers_the_download(server: ServerProcess) ->
 def test_an_h5p_package_plays_in_the_sandbox_without_its_origin(server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{H5P_ID}/")
         frame_element = page.locator("iframe[data-player-h5p]")
@@ -409,7 +400,7 @@ def test_a_finished_h5p_activity_counts_for_the_learner(server: ServerProcess) -
     """The activity's own "completed" travels from the sandbox to the learner's progress."""
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url]) as page:
         sign_in(page, server)
         page.goto(f"{server.url}/channels/{CHANNEL_ID}/content/{H5P_ID}/")
@@ -430,7 +421,7 @@ def test_an_h5p_package_without_its_library_says_so_and_offers_the_download(
         server: ServerProcess) -> None:
     from playwright.sync_api import expect
 
-    zip_url = server.zip_url  # type: ignore[attr-defined]
+    zip_url = server.zip_url
     allow = [("GET", r"/zipcontent/[0-9a-f]{32}\.h5p/H5P\.KolibriLikeGreeting(-1\.0)?/"
                      r"library\.json", 404)]
     with watched_page(server.url, wait_ms=WAIT_MS, other_origins=[zip_url],
