@@ -2,8 +2,9 @@
 
 It answers the three paths an import uses (`/api/channels/<id>/`, `/api/channels/`,
 `/content/storage/...`, Range requests included) from a folder of stored files. The file named
-`hold` sends half its bytes and then waits (bounded) until `release` is set, so a test can
-interrupt a real import process at a known point.
+`hold` sends half its bytes, then the rest a byte every few seconds until `release` is set
+(bounded), so a test can interrupt a real import process at a known point, however slowly the
+machine runs.
 
     with StubPeer(channel, storage_dir, hold="ab/..") as peer:
         peer.held.wait(30); process.send_signal(SIGINT); peer.release.set()
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HOLD_SECONDS = 30
+TRICKLE_SECONDS = 5
 RANGE = re.compile(r"bytes=(\d+)-")
 
 
@@ -92,8 +94,18 @@ class StubPeer:
         handler.wfile.write(data[: len(data) // 2])
         handler.wfile.flush()
         self.held.set()
-        self.release.wait(HOLD_SECONDS)
+        rest = data[len(data) // 2:]
         try:
-            handler.wfile.write(data[len(data) // 2:])
+            # A byte now and then keeps the download alive (the importer's read timeout is per
+            # read) however long the test takes on a loaded machine, and the file unfinished.
+            for position in range(len(rest) - 1):
+                if self.release.wait(TRICKLE_SECONDS):
+                    break
+                handler.wfile.write(rest[position:position + 1])
+                handler.wfile.flush()
+            else:
+                position = len(rest) - 1
+                self.release.wait(HOLD_SECONDS)
+            handler.wfile.write(rest[position:])
         except OSError:
             pass  # the importer was interrupted and hung up
