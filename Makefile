@@ -79,14 +79,14 @@ test: $(TEST_STAMP) browser-deps office-deps gettext-deps nginx-deps
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 	$(BIN)/python -m scripts.kolibri_env
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=20
 	@$(MAKE) --no-print-directory test-services
 
 # Second pass: what touches the default database or the queue, on PostgreSQL and Redis.
 test-services: $(TEST_STAMP)
 	@if $(BIN)/python -m scripts.services_available "$(POSTGRES_URL)" "$(REDIS_TEST_URL)"; then \
 	  echo "=== second pass: PostgreSQL ($(POSTGRES_URL)) and Redis ($(REDIS_TEST_URL)) ==="; \
-	  DATABASE_URL="$(POSTGRES_URL)" REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -m "services or server" --create-db; \
+	  DATABASE_URL="$(POSTGRES_URL)" REDIS_URL="$(REDIS_TEST_URL)" $(BIN)/pytest -m "services or server" --create-db --durations=20; \
 	else \
 	  echo ""; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
