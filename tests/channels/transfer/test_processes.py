@@ -43,7 +43,10 @@ def test_ctrl_c_mid_download_exits_130_and_a_rerun_resumes(make_channel, content
     with StubPeer(channel, content_dir / "storage", hold=held.relpath) as peer:
         process = subprocess.Popen(
             [KOLIBRI_LIKE, "importcontent", "network", build.channel_id, peer.url],
-            env=school.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            env=school.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # A test run started in the background (`make test &`) ignores SIGINT and its
+            # children inherit that: give this one Ctrl-C back, as a terminal would.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             part = school.content_dir / "tmp" / f"network-{held.name}.part"
             assert peer.held.wait(WAIT_SECONDS)
