@@ -13,6 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections as django_close_old_connections
 from django.db import connections
 from django.db import reset_queries as django_reset_queries
+from django.test.client import ClientHandler
 
 from routers.connection_checks import aliases_to_check, install_connection_checks
 from routers.context import using_content_database
@@ -21,6 +22,10 @@ from routers.registry import complete_database_settings, register_alias, unregis
 pytestmark = pytest.mark.django_db
 
 SPARE_ALIASES = 3000
+
+
+class OtherClientHandler(ClientHandler):
+    """A test client's handler from outside django.test."""
 
 
 @pytest.fixture
@@ -75,8 +80,10 @@ def test_an_obsolete_channel_connection_is_still_closed(checks_installed, make_c
     assert wrapper.connection is not None
     # Django's own rule: a connection past its `close_at` is closed by the request check.
     wrapper.close_at = time.monotonic() - 1
-    # The test client's own requests leave it alone, as they leave Django's check alone.
+    # The test client's own requests leave it alone, as they leave Django's check alone, also
+    # through a client handler defined outside Django (as rest_framework.test's is).
     request_finished.send(sender=None)
+    request_started.send(sender=OtherClientHandler)
     assert wrapper.connection is not None
     request_finished.send(sender=WSGIHandler)
     assert wrapper.connection is None
