@@ -36,6 +36,7 @@ from content.selectors import (
 )
 from content.constants import TOPIC
 from content.search.index import open_read_only
+from content.search.query import close_connections_where, thread_connections
 from routers.context import using_content_database
 from routers.errors import ChannelDatabaseNotFoundError
 from routers.registry import channel_database_path
@@ -124,11 +125,7 @@ def _read_channel(channel_id: str, version: int,
 
 
 def _connections() -> OrderedDict[tuple[str, int], sqlite3.Connection]:
-    connections = getattr(_thread_state, "connections", None)
-    if connections is None:
-        connections = OrderedDict()
-        _thread_state.connections = connections
-    return connections
+    return thread_connections(_thread_state)
 
 
 def _card_connection(channel_id: str, version: int) -> sqlite3.Connection:
@@ -150,13 +147,9 @@ def _card_connection(channel_id: str, version: int) -> sqlite3.Connection:
 
 
 def _close_other_versions(versions: dict[str, int]) -> None:
-    connections = _connections()
-    for key in [key for key in connections if versions.get(key[0]) != key[1]]:
-        connections.pop(key).close()
+    close_connections_where(_thread_state, lambda key: versions.get(key[0]) != key[1])
 
 
 def forget_card_connections(channel_id: str) -> None:
     """Close this thread's connections to the channel (before its files are removed)."""
-    connections = _connections()
-    for key in [key for key in connections if key[0] == channel_id]:
-        connections.pop(key).close()
+    close_connections_where(_thread_state, lambda key: key[0] == channel_id)

@@ -26,6 +26,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Callable
 
 from content.search.index import open_read_only, search_index_path
 
@@ -167,21 +168,29 @@ def index_connection(channel_id: str, version: int) -> sqlite3.Connection:
 def keep_only_connections(wanted: set[tuple[str, int]]) -> None:
     """Close this thread's index connections that are not in `wanted`: a deleted channel's or
     a replaced version's (an open file keeps its disk space, and cannot be deleted on Windows)."""
-    connections = _connections()
-    for key in [key for key in connections if key not in wanted]:
-        connections.pop(key).close()
+    close_connections_where(_thread_state, lambda key: key not in wanted)
 
 
 def forget_connections(channel_id: str) -> None:
     """Close this thread's connections to the channel's indexes (before they are removed)."""
-    connections = _connections()
-    for key in [key for key in connections if key[0] == channel_id]:
+    close_connections_where(_thread_state, lambda key: key[0] == channel_id)
+
+
+def thread_connections(state: threading.local) -> OrderedDict[tuple[str, int], sqlite3.Connection]:
+    """This thread's connections kept in `state`, by (channel id, version), oldest used first."""
+    connections = getattr(state, "connections", None)
+    if connections is None:
+        connections = OrderedDict()
+        state.connections = connections
+    return connections
+
+
+def close_connections_where(state: threading.local,
+                            should_close: Callable[[tuple[str, int]], bool]) -> None:
+    connections = thread_connections(state)
+    for key in [key for key in connections if should_close(key)]:
         connections.pop(key).close()
 
 
 def _connections() -> OrderedDict[tuple[str, int], sqlite3.Connection]:
-    connections = getattr(_thread_state, "connections", None)
-    if connections is None:
-        connections = OrderedDict()
-        _thread_state.connections = connections
-    return connections
+    return thread_connections(_thread_state)
